@@ -1,0 +1,19 @@
+//! # pool-core
+//!
+//! The pure logic of tos-pool: no async runtime, no sockets, no database. Every module is
+//! unit-testable without I/O.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`hash`] | TOS Hash V3: the literal reference and the fast, runtime-dispatched path |
+//! | [`u256`] | 256-bit unsigned integers (difficulty is never squeezed into `u64`) |
+//! | [`difficulty`] | the node's exact difficulty ↔ target rule |
+//! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
+//! | [`address`] | TOS bech32 addresses: parse, validate, encode |
+//! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
+//! | [`hexutil`] | strict fixed-length hex decoding |
+
+pub mod hash;
+
+#[cfg(test)]
+mod testutil;
