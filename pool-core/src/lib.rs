@@ -13,7 +13,17 @@
 //! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
 //! | [`hexutil`] | strict fixed-length hex decoding |
 
+pub mod address;
+pub mod difficulty;
 pub mod hash;
+pub mod hexutil;
+pub mod u256;
+pub mod work;
+
+pub use address::{Address, AddressError, Network};
+pub use difficulty::{Difficulty, DifficultyError, Target};
+pub use u256::U256;
+pub use work::{BlockTemplate, MinerWork};
 
 #[cfg(test)]
 mod testutil;
