@@ -20,11 +20,7 @@ pub enum Network {
 
 impl Network {
     pub fn hrp(self) -> &'static str {
-        if self == Network::Mainnet {
-            "tos"
-        } else {
-            "tst"
-        }
+        if self == Network::Mainnet { "tos" } else { "tst" }
     }
 
     /// Parses the `network` field of `get_info` ("Mainnet", "Testnet", "Stagenet", "Dev").
@@ -102,18 +98,11 @@ fn polymod(values: impl IntoIterator<Item = u8>) -> u32 {
 }
 
 fn hrp_expand(hrp: &str) -> impl Iterator<Item = u8> + '_ {
-    hrp.bytes()
-        .map(|b| b >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.bytes().map(|b| b & 31))
+    hrp.bytes().map(|b| b >> 5).chain(std::iter::once(0)).chain(hrp.bytes().map(|b| b & 31))
 }
 
 fn checksum(hrp: &str, data: &[u8]) -> [u8; CHECKSUM_LEN] {
-    let pm = polymod(
-        hrp_expand(hrp)
-            .chain(data.iter().copied())
-            .chain([0; CHECKSUM_LEN]),
-    ) ^ 1;
+    let pm = polymod(hrp_expand(hrp).chain(data.iter().copied()).chain([0; CHECKSUM_LEN])) ^ 1;
     std::array::from_fn(|i| (pm >> (5 * (5 - i)) & 31) as u8)
 }
 
@@ -144,11 +133,7 @@ fn convert_bits(data: &[u8], from: u32, to: u32, pad: bool) -> Result<Vec<u8>, A
 
 impl Address {
     pub fn normal(mainnet: bool, key: [u8; 32]) -> Self {
-        Address {
-            mainnet,
-            key,
-            kind: AddressKind::Normal,
-        }
+        Address { mainnet, key, kind: AddressKind::Normal }
     }
 
     /// Decodes any TOS address (either prefix).
@@ -198,10 +183,7 @@ impl Address {
     pub fn parse_normal(s: &str, network: Network) -> Result<Self, AddressError> {
         let a = Self::decode(s)?;
         if a.mainnet != (network == Network::Mainnet) {
-            return Err(AddressError::WrongNetwork {
-                expected: network.hrp(),
-                got: a.hrp().to_owned(),
-            });
+            return Err(AddressError::WrongNetwork { expected: network.hrp(), got: a.hrp().to_owned() });
         }
         if a.kind != AddressKind::Normal {
             return Err(AddressError::IntegratedNotAllowed);
@@ -256,85 +238,47 @@ mod tests {
     fn protocol_examples() {
         // §5: the node's DEV_ADDRESS.
         let a = Address::decode(DEV).unwrap();
-        assert_eq!(
-            hex::encode(a.key),
-            "043fa8495c7a031f2c7a68c602eaa36d5a744fa69e44822f6b7e13f5cc2a7410"
-        );
+        assert_eq!(hex::encode(a.key), "043fa8495c7a031f2c7a68c602eaa36d5a744fa69e44822f6b7e13f5cc2a7410");
         assert!(a.mainnet && a.is_normal());
         assert_eq!(a.to_string(), DEV);
         assert_eq!(DEV.len(), 63);
         // §2.12: the worked template's miner key, both networks.
-        let key = hex::decode("d67ad13934337b85c34985491c437386c95de0d97017131088724cfbedebdc55")
-            .unwrap();
+        let key = hex::decode("d67ad13934337b85c34985491c437386c95de0d97017131088724cfbedebdc55").unwrap();
         let main = Address::normal(true, key.clone().try_into().unwrap());
         let test = Address::normal(false, key.try_into().unwrap());
-        assert_eq!(
-            main.to_string(),
-            "tos16eadzwf5xdacts6fs4y3csmnsmy4mcxewqt3xyygwfx0hm0tm32sqpe0xje"
-        );
-        assert_eq!(
-            test.to_string(),
-            "tst16eadzwf5xdacts6fs4y3csmnsmy4mcxewqt3xyygwfx0hm0tm32sq6fx864"
-        );
-        assert_eq!(
-            Address::parse_normal(&test.to_string(), Network::Devnet).unwrap(),
-            test
-        );
+        assert_eq!(main.to_string(), "tos16eadzwf5xdacts6fs4y3csmnsmy4mcxewqt3xyygwfx0hm0tm32sqpe0xje");
+        assert_eq!(test.to_string(), "tst16eadzwf5xdacts6fs4y3csmnsmy4mcxewqt3xyygwfx0hm0tm32sq6fx864");
+        assert_eq!(Address::parse_normal(&test.to_string(), Network::Devnet).unwrap(), test);
     }
 
     #[test]
     fn integrated_round_trip() {
-        let a = Address {
-            mainnet: false,
-            key: [9; 32],
-            kind: AddressKind::Integrated(vec![1, 2, 3]),
-        };
+        let a = Address { mainnet: false, key: [9; 32], kind: AddressKind::Integrated(vec![1, 2, 3]) };
         let s = a.to_string();
         assert!(s.len() > 63);
         assert_eq!(Address::decode(&s).unwrap(), a);
-        assert_eq!(
-            Address::parse_normal(&s, Network::Testnet),
-            Err(AddressError::IntegratedNotAllowed)
-        );
-        let long = Address {
-            kind: AddressKind::Integrated(vec![0; 129]),
-            ..a
-        };
-        assert_eq!(
-            Address::decode(&long.to_string()),
-            Err(AddressError::DataTooLong(129))
-        );
+        assert_eq!(Address::parse_normal(&s, Network::Testnet), Err(AddressError::IntegratedNotAllowed));
+        let long = Address { kind: AddressKind::Integrated(vec![0; 129]), ..a };
+        assert_eq!(Address::decode(&long.to_string()), Err(AddressError::DataTooLong(129)));
     }
 
     #[test]
     fn every_error_is_named() {
         assert_eq!(Address::decode(""), Err(AddressError::Empty));
-        assert_eq!(
-            Address::decode(&DEV.to_uppercase()),
-            Err(AddressError::NotLowercase)
-        );
-        assert_eq!(
-            Address::decode("tosqsl6sj2u0"),
-            Err(AddressError::NoSeparator)
-        );
+        assert_eq!(Address::decode(&DEV.to_uppercase()), Err(AddressError::NotLowercase));
+        assert_eq!(Address::decode("tosqsl6sj2u0"), Err(AddressError::NoSeparator));
         assert_eq!(
             Address::decode(&DEV.replacen("tos", "btc", 1)),
             Err(AddressError::UnknownPrefix("btc".into()))
         );
         assert_eq!(
             Address::parse_normal(DEV, Network::Testnet),
-            Err(AddressError::WrongNetwork {
-                expected: "tst",
-                got: "tos".into()
-            })
+            Err(AddressError::WrongNetwork { expected: "tst", got: "tos".into() })
         );
         let mut typo = DEV.to_owned();
         typo.replace_range(10..11, if &DEV[10..11] == "q" { "p" } else { "q" });
         assert_eq!(Address::decode(&typo), Err(AddressError::BadChecksum));
-        assert_eq!(
-            Address::decode(&DEV.replacen('q', "b", 1)),
-            Err(AddressError::InvalidChar('b', 4))
-        );
+        assert_eq!(Address::decode(&DEV.replacen('q', "b", 1)), Err(AddressError::InvalidChar('b', 4)));
         assert_eq!(Address::decode("tos1qqqq"), Err(AddressError::TooShort));
         // A valid checksum over an unknown type byte.
         let mut payload = [7u8; 32].to_vec();
@@ -342,11 +286,7 @@ mod tests {
         let data = convert_bits(&payload, 8, 5, true).unwrap();
         let s: String = "tos1"
             .chars()
-            .chain(
-                data.iter()
-                    .chain(checksum("tos", &data).iter())
-                    .map(|&v| CHARSET[v as usize] as char),
-            )
+            .chain(data.iter().chain(checksum("tos", &data).iter()).map(|&v| CHARSET[v as usize] as char))
             .collect();
         assert_eq!(Address::decode(&s), Err(AddressError::UnknownType(5)));
         // A normal address with trailing bytes.
@@ -355,11 +295,7 @@ mod tests {
         let data = convert_bits(&payload, 8, 5, true).unwrap();
         let s: String = "tst1"
             .chars()
-            .chain(
-                data.iter()
-                    .chain(checksum("tst", &data).iter())
-                    .map(|&v| CHARSET[v as usize] as char),
-            )
+            .chain(data.iter().chain(checksum("tst", &data).iter()).map(|&v| CHARSET[v as usize] as char))
             .collect();
         assert_eq!(Address::decode(&s), Err(AddressError::TrailingData(1)));
     }
@@ -373,11 +309,7 @@ mod tests {
         *data.last_mut().unwrap() |= 1;
         let s: String = "tos1"
             .chars()
-            .chain(
-                data.iter()
-                    .chain(checksum("tos", &data).iter())
-                    .map(|&v| CHARSET[v as usize] as char),
-            )
+            .chain(data.iter().chain(checksum("tos", &data).iter()).map(|&v| CHARSET[v as usize] as char))
             .collect();
         assert_eq!(Address::decode(&s), Err(AddressError::BadPadding));
     }

@@ -34,11 +34,7 @@ impl Difficulty {
     pub const MAX: Difficulty = Difficulty(U256::MAX);
 
     pub fn new(d: U256) -> Result<Self, DifficultyError> {
-        if d.is_zero() {
-            Err(DifficultyError::Zero)
-        } else {
-            Ok(Difficulty(d))
-        }
+        if d.is_zero() { Err(DifficultyError::Zero) } else { Ok(Difficulty(d)) }
     }
 
     pub fn from_u64(d: u64) -> Result<Self, DifficultyError> {
@@ -56,12 +52,7 @@ impl Difficulty {
 
     /// `floor((2^256 − 1) / D)`.
     pub fn target(self) -> Target {
-        Target(
-            U256::MAX
-                .div_rem(self.0)
-                .expect("difficulty is never zero")
-                .0,
-        )
+        Target(U256::MAX.div_rem(self.0).expect("difficulty is never zero").0)
     }
 }
 
@@ -124,11 +115,7 @@ impl fmt::Debug for Target {
 /// difficulty and returns `2^256 − 1`. `H ≤ target(D)` holds exactly when this is `≥ D`.
 pub fn difficulty_of_hash(hash: &Hash) -> U256 {
     let h = U256::from_be_bytes(hash);
-    if h.is_zero() {
-        U256::MAX
-    } else {
-        U256::MAX.div_rem(h).expect("non-zero").0
-    }
+    if h.is_zero() { U256::MAX } else { U256::MAX.div_rem(h).expect("non-zero").0 }
 }
 
 #[cfg(test)]
@@ -144,22 +131,10 @@ mod tests {
     fn protocol_example_targets() {
         // protocol.md §1.6.
         let cases = [
-            (
-                16,
-                "0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-            ),
-            (
-                1_000,
-                "004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a7",
-            ),
-            (
-                100_000,
-                "0000a7c5ac471b4784230fcf80dc33721d53cddd6e04c059210385c67dfe32a0",
-            ),
-            (
-                1_000_000,
-                "000010c6f7a0b5ed8d36b4c7f34938583621fafc8b0079a2834d26fa3fcc9ea9",
-            ),
+            (16, "0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+            (1_000, "004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a7"),
+            (100_000, "0000a7c5ac471b4784230fcf80dc33721d53cddd6e04c059210385c67dfe32a0"),
+            (1_000_000, "000010c6f7a0b5ed8d36b4c7f34938583621fafc8b0079a2834d26fa3fcc9ea9"),
         ];
         for (diff, hex) in cases {
             assert_eq!(d(diff).target().to_hex64(), hex, "D = {diff}");
@@ -171,10 +146,7 @@ mod tests {
         assert_eq!(Difficulty::from_u64(0), Err(DifficultyError::Zero));
         assert_eq!(Difficulty::from_dec_str("0"), Err(DifficultyError::Zero));
         assert_eq!(Difficulty::from_dec_str("000"), Err(DifficultyError::Zero));
-        assert!(matches!(
-            Difficulty::from_dec_str(""),
-            Err(DifficultyError::Parse(ParseU256Error::Empty))
-        ));
+        assert!(matches!(Difficulty::from_dec_str(""), Err(DifficultyError::Parse(ParseU256Error::Empty))));
         assert!(matches!(
             Difficulty::from_dec_str("12a"),
             Err(DifficultyError::Parse(ParseU256Error::InvalidDigit))
@@ -215,10 +187,7 @@ mod tests {
             assert!(t.is_met_by(&at), "hash = target(D = {diff}) meets D");
             assert!(U256::from_be_bytes(&at).checked_mul_u64(diff).unwrap() <= U256::MAX);
             if let Some(above) = t.value().checked_add(U256::ONE) {
-                assert!(
-                    !t.is_met_by(&above.to_be_bytes()),
-                    "hash = target + 1 fails D = {diff}"
-                );
+                assert!(!t.is_met_by(&above.to_be_bytes()), "hash = target + 1 fails D = {diff}");
                 assert!(difficulty_of_hash(&above.to_be_bytes()) < U256::from_u64(diff));
             }
             assert!(difficulty_of_hash(&at) >= U256::from_u64(diff));
@@ -226,10 +195,7 @@ mod tests {
             let mut h = [0u8; 32];
             rng.fill(&mut h);
             h[0] >>= rng.next_u64() % 8;
-            assert_eq!(
-                t.is_met_by(&h),
-                difficulty_of_hash(&h) >= U256::from_u64(diff)
-            );
+            assert_eq!(t.is_met_by(&h), difficulty_of_hash(&h) >= U256::from_u64(diff));
         }
     }
 
@@ -260,11 +226,10 @@ mod tests {
 
     #[test]
     fn worked_share_has_difficulty_17() {
-        let h: Hash =
-            hex::decode("0e3d48e4d7888732111437a898f1980d2ba682786d45aef5cc126e433eba0fcd")
-                .unwrap()
-                .try_into()
-                .unwrap();
+        let h: Hash = hex::decode("0e3d48e4d7888732111437a898f1980d2ba682786d45aef5cc126e433eba0fcd")
+            .unwrap()
+            .try_into()
+            .unwrap();
         assert_eq!(difficulty_of_hash(&h), U256::from_u64(17));
         assert!(d(16).target().is_met_by(&h));
         assert!(d(17).target().is_met_by(&h));

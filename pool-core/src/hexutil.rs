@@ -21,7 +21,7 @@ pub fn decode(s: &str) -> Result<Vec<u8>, HexError> {
     if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(HexError::InvalidChar(c, i));
     }
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(HexError::OddLength(s.len()));
     }
     Ok(hex::decode(s).expect("validated above"))
@@ -33,10 +33,7 @@ pub fn decode_array<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
         if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
             return Err(HexError::InvalidChar(c, i));
         }
-        return Err(HexError::Length {
-            expected: 2 * N,
-            got: s.len(),
-        });
+        return Err(HexError::Length { expected: 2 * N, got: s.len() });
     }
     let v = decode(s)?;
     Ok(v.try_into().expect("length checked"))
@@ -49,17 +46,8 @@ mod tests {
     #[test]
     fn strict() {
         assert_eq!(decode_array::<2>("aBcd").unwrap(), [0xab, 0xcd]);
-        assert_eq!(
-            decode_array::<2>("abc"),
-            Err(HexError::Length {
-                expected: 4,
-                got: 3
-            })
-        );
-        assert_eq!(
-            decode_array::<2>("0xab"),
-            Err(HexError::InvalidChar('x', 1))
-        );
+        assert_eq!(decode_array::<2>("abc"), Err(HexError::Length { expected: 4, got: 3 }));
+        assert_eq!(decode_array::<2>("0xab"), Err(HexError::InvalidChar('x', 1)));
         assert_eq!(decode("zz"), Err(HexError::InvalidChar('z', 0)));
         assert_eq!(decode(""), Err(HexError::Empty));
         assert_eq!(decode("abc"), Err(HexError::OddLength(3)));

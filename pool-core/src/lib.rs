@@ -18,11 +18,13 @@ pub mod difficulty;
 pub mod hash;
 pub mod hexutil;
 pub mod u256;
+pub mod verify;
 pub mod work;
 
 pub use address::{Address, AddressError, Network};
 pub use difficulty::{Difficulty, DifficultyError, Target};
 pub use u256::U256;
+pub use verify::{CpuImpl, CpuVerifier, ShareCheck, Verdict, VerifyBackend, VerifyError};
 pub use work::{BlockTemplate, MinerWork};
 
 #[cfg(test)]

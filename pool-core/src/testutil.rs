@@ -34,18 +34,15 @@ pub struct Vector {
 }
 
 pub fn vectors() -> Vec<Vector> {
-    let raw: serde_json::Value = serde_json::from_str(include_str!("../testdata/vectors.json"))
-        .expect("vectors.json parses");
+    let raw: serde_json::Value =
+        serde_json::from_str(include_str!("../testdata/vectors.json")).expect("vectors.json parses");
     raw.as_array()
         .expect("an array")
         .iter()
         .map(|v| Vector {
             name: v["name"].as_str().unwrap().to_owned(),
             input: hex::decode(v["input_hex"].as_str().unwrap()).unwrap(),
-            hash: hex::decode(v["hash_hex"].as_str().unwrap())
-                .unwrap()
-                .try_into()
-                .unwrap(),
+            hash: hex::decode(v["hash_hex"].as_str().unwrap()).unwrap().try_into().unwrap(),
         })
         .collect()
 }

@@ -3,6 +3,9 @@
 //! Limbs are little-endian (`limbs[0]` is the least significant 64 bits). Byte conversions are
 //! big-endian, matching how the node compares hashes with targets.
 
+// Limb loops index several arrays in lock-step; iterator chains would obscure the carries.
+#![allow(clippy::needless_range_loop)]
+
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -24,8 +27,7 @@ impl U256 {
 
     /// From 32 big-endian bytes (byte 0 most significant), e.g. a hash.
     pub fn from_be_bytes(b: &[u8; 32]) -> Self {
-        let limb =
-            |i: usize| u64::from_be_bytes(b[32 - 8 * (i + 1)..32 - 8 * i].try_into().unwrap());
+        let limb = |i: usize| u64::from_be_bytes(b[32 - 8 * (i + 1)..32 - 8 * i].try_into().unwrap());
         U256([limb(0), limb(1), limb(2), limb(3)])
     }
 
@@ -111,10 +113,7 @@ impl U256 {
             }
             out[i + 4] = carry as u64;
         }
-        out[4..]
-            .iter()
-            .all(|&w| w == 0)
-            .then_some(U256([out[0], out[1], out[2], out[3]]))
+        out[4..].iter().all(|&w| w == 0).then_some(U256([out[0], out[1], out[2], out[3]]))
     }
 
     fn shl1(self) -> Self {
@@ -270,12 +269,7 @@ mod tests {
     fn random(rng: &mut SplitMix64) -> U256 {
         // Vary the magnitude so small and large values both occur.
         let bits = rng.next_u64() % 257;
-        let mut v = U256([
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-        ]);
+        let mut v = U256([rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()]);
         for i in bits..256 {
             v.0[(i / 64) as usize] &= !(1u64 << (i % 64));
         }
@@ -293,11 +287,7 @@ mod tests {
         assert_eq!(U256::from_dec_str(over), Err(ParseU256Error::Overflow));
         assert_eq!(U256::from_dec_str(""), Err(ParseU256Error::Empty));
         for bad in ["-1", "+1", " 1", "1 ", "1e6", "0x10", "1.5", "١"] {
-            assert_eq!(
-                U256::from_dec_str(bad),
-                Err(ParseU256Error::InvalidDigit),
-                "{bad}"
-            );
+            assert_eq!(U256::from_dec_str(bad), Err(ParseU256Error::InvalidDigit), "{bad}");
         }
     }
 

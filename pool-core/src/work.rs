@@ -65,10 +65,7 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], TemplateError> {
         let end = self.at + n;
         if end > self.buf.len() {
-            return Err(TemplateError::Truncated {
-                needed: end,
-                have: self.buf.len(),
-            });
+            return Err(TemplateError::Truncated { needed: end, have: self.buf.len() });
         }
         let s = &self.buf[self.at..end];
         self.at = end;
@@ -104,16 +101,12 @@ impl BlockTemplate {
         if tip_count > TIPS_LIMIT {
             return Err(TemplateError::TooManyTips(tip_count));
         }
-        let tips = (0..tip_count)
-            .map(|_| r.hash())
-            .collect::<Result<Vec<_>, _>>()?;
+        let tips = (0..tip_count).map(|_| r.hash()).collect::<Result<Vec<_>, _>>()?;
         if tips.iter().enumerate().any(|(i, t)| tips[..i].contains(t)) {
             return Err(TemplateError::DuplicateTip);
         }
         let tx_count = r.u16()? as usize;
-        let txs = (0..tx_count)
-            .map(|_| r.hash())
-            .collect::<Result<Vec<_>, _>>()?;
+        let txs = (0..tx_count).map(|_| r.hash()).collect::<Result<Vec<_>, _>>()?;
         let miner_key = r.hash()?;
         let vrf = if r.at == b.len() {
             None
@@ -127,22 +120,11 @@ impl BlockTemplate {
         if r.at != b.len() {
             return Err(TemplateError::TrailingBytes(b.len() - r.at));
         }
-        Ok(BlockTemplate {
-            version,
-            height,
-            timestamp_ms,
-            nonce,
-            extra_nonce,
-            tips,
-            txs,
-            miner_key,
-            vrf,
-        })
+        Ok(BlockTemplate { version, height, timestamp_ms, nonce, extra_nonce, tips, txs, miner_key, vrf })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(92 + 32 * (self.tips.len() + self.txs.len()) + 1 + VRF_DATA_SIZE);
+        let mut out = Vec::with_capacity(92 + 32 * (self.tips.len() + self.txs.len()) + 1 + VRF_DATA_SIZE);
         out.push(self.version);
         out.extend_from_slice(&self.height.to_be_bytes());
         out.extend_from_slice(&self.timestamp_ms.to_be_bytes());
@@ -182,13 +164,7 @@ impl BlockTemplate {
 
     /// The `MinerWork` the node would build from this template (nonce as in the template).
     pub fn miner_work(&self) -> MinerWork {
-        MinerWork::new(
-            self.work_hash(),
-            self.timestamp_ms,
-            self.nonce,
-            self.extra_nonce,
-            self.miner_key,
-        )
+        MinerWork::new(self.work_hash(), self.timestamp_ms, self.nonce, self.extra_nonce, self.miner_key)
     }
 }
 
@@ -309,21 +285,11 @@ mod tests {
         let t = BlockTemplate::from_hex(TEMPLATE).unwrap();
         assert_eq!(t.to_bytes().len(), 125);
         assert_eq!(
-            (
-                t.version,
-                t.height,
-                t.timestamp_ms,
-                t.tips.len(),
-                t.txs.len()
-            ),
+            (t.version, t.height, t.timestamp_ms, t.tips.len(), t.txs.len()),
             (0, 45, 1714174126448, 1, 0)
         );
         assert_eq!(t.vrf, Some(None));
-        assert_eq!(
-            t.to_hex(),
-            TEMPLATE,
-            "serialization round-trips byte for byte"
-        );
+        assert_eq!(t.to_hex(), TEMPLATE, "serialization round-trips byte for byte");
         assert_eq!(
             hex::encode(blake3::hash(&t.tips.concat()).as_bytes()),
             "9226e6ff5d72d7cfe1df8946c622b931cb792e2931214e1217e5686d854d0cc4"
@@ -352,15 +318,11 @@ mod tests {
             )
         );
         // The miner submits nonce_hex 0000000001000012: copied as-is into bytes 40..48.
-        let solved =
-            job.with_nonce_bytes(crate::hexutil::decode_array("0000000001000012").unwrap());
+        let solved = job.with_nonce_bytes(crate::hexutil::decode_array("0000000001000012").unwrap());
         assert_eq!(solved.nonce(), 0x0100_0012);
         assert_eq!(solved, job.with_nonce(0x0100_0012));
         let pow = solved.pow_hash();
-        assert_eq!(
-            hex::encode(pow),
-            "0e3d48e4d7888732111437a898f1980d2ba682786d45aef5cc126e433eba0fcd"
-        );
+        assert_eq!(hex::encode(pow), "0e3d48e4d7888732111437a898f1980d2ba682786d45aef5cc126e433eba0fcd");
         assert_eq!(difficulty_of_hash(&pow), U256::from_u64(17));
         assert!(Difficulty::from_u64(16).unwrap().target().is_met_by(&pow));
         assert_eq!(
@@ -373,17 +335,11 @@ mod tests {
     fn layouts_with_and_without_vrf() {
         let t = BlockTemplate::from_hex(TEMPLATE).unwrap();
         // v0.1.3: no flag byte.
-        let old = BlockTemplate {
-            vrf: None,
-            ..t.clone()
-        };
+        let old = BlockTemplate { vrf: None, ..t.clone() };
         assert_eq!(old.to_bytes().len(), 124);
         assert_eq!(BlockTemplate::from_bytes(&old.to_bytes()).unwrap(), old);
         // Flag 1 + 192 bytes.
-        let with = BlockTemplate {
-            vrf: Some(Some(Box::new([7u8; VRF_DATA_SIZE]))),
-            ..t.clone()
-        };
+        let with = BlockTemplate { vrf: Some(Some(Box::new([7u8; VRF_DATA_SIZE]))), ..t.clone() };
         assert_eq!(with.to_bytes().len(), 125 + VRF_DATA_SIZE);
         assert_eq!(BlockTemplate::from_bytes(&with.to_bytes()).unwrap(), with);
         // The VRF data is not part of the work hash.
@@ -393,53 +349,26 @@ mod tests {
     #[test]
     fn malformed_templates_are_named() {
         let b = BlockTemplate::from_hex(TEMPLATE).unwrap().to_bytes();
-        assert!(matches!(
-            BlockTemplate::from_bytes(&b[..50]),
-            Err(TemplateError::Truncated { .. })
-        ));
+        assert!(matches!(BlockTemplate::from_bytes(&b[..50]), Err(TemplateError::Truncated { .. })));
         let mut bad = b.clone();
         *bad.last_mut().unwrap() = 2;
-        assert_eq!(
-            BlockTemplate::from_bytes(&bad),
-            Err(TemplateError::BadVrfFlag(2))
-        );
+        assert_eq!(BlockTemplate::from_bytes(&bad), Err(TemplateError::BadVrfFlag(2)));
         let mut bad = b.clone();
         bad.push(0);
-        assert_eq!(
-            BlockTemplate::from_bytes(&bad),
-            Err(TemplateError::TrailingBytes(1))
-        );
+        assert_eq!(BlockTemplate::from_bytes(&bad), Err(TemplateError::TrailingBytes(1)));
         let mut bad = b.clone();
         bad[57] = 4;
-        assert_eq!(
-            BlockTemplate::from_bytes(&bad),
-            Err(TemplateError::TooManyTips(4))
-        );
+        assert_eq!(BlockTemplate::from_bytes(&bad), Err(TemplateError::TooManyTips(4)));
         let t = BlockTemplate::from_bytes(&b).unwrap();
-        let dup = BlockTemplate {
-            tips: vec![t.tips[0], t.tips[0]],
-            ..t
-        };
-        assert_eq!(
-            BlockTemplate::from_bytes(&dup.to_bytes()),
-            Err(TemplateError::DuplicateTip)
-        );
-        assert!(matches!(
-            BlockTemplate::from_hex("zz"),
-            Err(TemplateError::Hex(_))
-        ));
+        let dup = BlockTemplate { tips: vec![t.tips[0], t.tips[0]], ..t };
+        assert_eq!(BlockTemplate::from_bytes(&dup.to_bytes()), Err(TemplateError::DuplicateTip));
+        assert!(matches!(BlockTemplate::from_hex("zz"), Err(TemplateError::Hex(_))));
         assert!(BlockTemplate::from_bytes(&[]).is_err());
     }
 
     #[test]
     fn miner_work_fields() {
-        let w = MinerWork::new(
-            [1; 32],
-            0x0102030405060708,
-            0x1122334455667788,
-            [3; 32],
-            [4; 32],
-        );
+        let w = MinerWork::new([1; 32], 0x0102030405060708, 0x1122334455667788, [3; 32], [4; 32]);
         assert_eq!(
             &w.0[40..48],
             &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88],

@@ -74,18 +74,13 @@ unsafe fn fill_block<V: Lanes8>(block: &mut [u64; BLOCK], s: &mut [u64; 4]) {
 }
 
 /// Stage-3 rounds: stride and rotation `rho = 7r mod 64` of round `r`.
-const ROUND_STRIDE: [usize; 8] = [
-    STRIDES[0], STRIDES[1], STRIDES[2], STRIDES[3], STRIDES[0], STRIDES[1], STRIDES[2], STRIDES[3],
-];
+const ROUND_STRIDE: [usize; 8] =
+    [STRIDES[0], STRIDES[1], STRIDES[2], STRIDES[3], STRIDES[0], STRIDES[1], STRIDES[2], STRIDES[3]];
 
 /// Words of round `r`'s own output over `[0, 2σ)` that its wrap tail reads after later rounds
 /// have overwritten them (at least one chunk, for stride 1).
 const fn side_len(r: usize) -> usize {
-    if 2 * ROUND_STRIDE[r] > 8 {
-        2 * ROUND_STRIDE[r]
-    } else {
-        8
-    }
+    if 2 * ROUND_STRIDE[r] > 8 { 2 * ROUND_STRIDE[r] } else { 8 }
 }
 
 /// Where round `r`'s saved words start in the side buffer.
@@ -142,19 +137,9 @@ unsafe fn round_block<V: Lanes8, const S: usize, const FOLD: bool>(
     // chunk of the last block when S = 1.
     let operand = |idx: usize| -> *const u64 {
         // SAFETY: idx < N is in the pad; otherwise idx - N < 2S is in the side buffer.
-        unsafe {
-            if idx < N {
-                p.add(idx).cast_const()
-            } else {
-                side.add(idx - N).cast_const()
-            }
-        }
+        unsafe { if idx < N { p.add(idx).cast_const() } else { side.add(idx - N).cast_const() } }
     };
-    let vector_chunks = if S < 8 && at + BLOCK3 == N {
-        BLOCK3 / 8 - 1
-    } else {
-        BLOCK3 / 8
-    };
+    let vector_chunks = if S < 8 && at + BLOCK3 == N { BLOCK3 / 8 - 1 } else { BLOCK3 / 8 };
     let (a_base, b_base) = (operand(at + S), operand(at + 2 * S));
     for c in 0..vector_chunks {
         // SAFETY: for S >= 64 (a multiple of BLOCK3) each operand range is block-aligned on one side
@@ -201,12 +186,8 @@ const fn side_len_of(stride: usize) -> usize {
 /// folds (stage 4). Touching the pad once instead of nine times keeps it in L1, and interleaving the
 /// fill's serial scalar chain with the rounds' vector work lets the out-of-order core run both.
 #[inline(always)]
-unsafe fn sweep<V: Lanes8>(
-    pad: &mut [u64; N],
-    side: &mut [u64; SIDE_WORDS],
-    seed: [u64; 4],
-) -> [u64; 4] {
-    const _: () = assert!(STRIDES[0] == 1 && STRIDES[1] % BLOCK3 == 0 && N % BLOCK3 == 0);
+unsafe fn sweep<V: Lanes8>(pad: &mut [u64; N], side: &mut [u64; SIDE_WORDS], seed: [u64; 4]) -> [u64; 4] {
+    const _: () = assert!(STRIDES[0] == 1 && STRIDES[1].is_multiple_of(BLOCK3) && N.is_multiple_of(BLOCK3));
     let side = side.as_mut_ptr();
     let mut s = seed;
     // SAFETY: forwarded `Lanes8` contract; blocks and side offsets follow the schedule.
@@ -217,8 +198,7 @@ unsafe fn sweep<V: Lanes8>(
         for t in 0..steps {
             let now = t * BLOCK3;
             if now < N {
-                let block: &mut [u64; BLOCK] =
-                    (&mut pad[now..now + BLOCK]).try_into().expect("a block");
+                let block: &mut [u64; BLOCK] = (&mut pad[now..now + BLOCK]).try_into().expect("a block");
                 fill_block::<V>(block, &mut s);
             }
             macro_rules! step {
@@ -253,11 +233,7 @@ unsafe fn sweep<V: Lanes8>(
 }
 
 #[inline(always)]
-unsafe fn body<V: Lanes8>(
-    pad: &mut [u64; N],
-    side: &mut [u64; SIDE_WORDS],
-    seed: [u64; 4],
-) -> [u64; 4] {
+unsafe fn body<V: Lanes8>(pad: &mut [u64; N], side: &mut [u64; SIDE_WORDS], seed: [u64; 4]) -> [u64; 4] {
     // SAFETY: forwarded `Lanes8` contract.
     unsafe { sweep::<V>(pad, side, seed) }
 }

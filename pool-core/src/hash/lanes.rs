@@ -155,12 +155,7 @@ mod x86 {
     impl Lanes8 for Avx2 {
         #[inline(always)]
         unsafe fn load(p: *const u64) -> Self {
-            unsafe {
-                Self(
-                    _mm256_loadu_si256(p.cast()),
-                    _mm256_loadu_si256(p.add(4).cast()),
-                )
-            }
+            unsafe { Self(_mm256_loadu_si256(p.cast()), _mm256_loadu_si256(p.add(4).cast())) }
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut u64) {
@@ -187,12 +182,7 @@ mod x86 {
         }
         #[inline(always)]
         unsafe fn rotr(self, n: u32) -> Self {
-            unsafe {
-                Self(
-                    rotl_256(self.0, (64 - n) % 64),
-                    rotl_256(self.1, (64 - n) % 64),
-                )
-            }
+            unsafe { Self(rotl_256(self.0, (64 - n) % 64), rotl_256(self.1, (64 - n) % 64)) }
         }
         #[inline(always)]
         unsafe fn to_array(self) -> [u64; 8] {

@@ -42,11 +42,7 @@ impl DispatchLevel {
 
     /// The best level this CPU supports.
     pub fn detect() -> Self {
-        Self::ALL
-            .into_iter()
-            .rev()
-            .find(|l| l.is_supported())
-            .unwrap_or(Self::Portable)
+        Self::ALL.into_iter().rev().find(|l| l.is_supported()).unwrap_or(Self::Portable)
     }
 
     /// Every level this CPU supports, slowest first.
@@ -60,8 +56,7 @@ impl DispatchLevel {
             Self::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("bmi2")
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2")
             }
             #[cfg(target_arch = "x86_64")]
             Self::Avx512 => {
@@ -115,10 +110,7 @@ impl TosHasher {
     /// A hasher pinned to `level`, or `None` if this CPU cannot run it.
     pub fn with_level(level: DispatchLevel) -> Option<Self> {
         level.is_supported().then(|| Self {
-            pad: Box::new(Scratchpad {
-                pad: [0; SCRATCH_WORDS],
-                side: [0; fast::SIDE_WORDS],
-            }),
+            pad: Box::new(Scratchpad { pad: [0; SCRATCH_WORDS], side: [0; fast::SIDE_WORDS] }),
             level,
         })
     }

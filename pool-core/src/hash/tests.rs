@@ -5,18 +5,9 @@ use rayon::prelude::*;
 #[test]
 fn reference_reproduces_every_vector() {
     let vs = vectors();
-    assert_eq!(
-        vs.len(),
-        4,
-        "vectors.json has the three node vectors and the worked share"
-    );
+    assert_eq!(vs.len(), 4, "vectors.json has the three node vectors and the worked share");
     for v in vs {
-        assert_eq!(
-            reference::tos_hash_v3(&v.input),
-            v.hash,
-            "reference: {}",
-            v.name
-        );
+        assert_eq!(reference::tos_hash_v3(&v.input), v.hash, "reference: {}", v.name);
     }
 }
 
@@ -36,10 +27,7 @@ fn fast_reproduces_every_vector_at_every_level() {
 #[test]
 fn the_vectors_are_the_specs_vectors() {
     // The copy in testdata must not drift from shared/spec (checked when the spec is beside the checkout).
-    let spec = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/spec/vectors.json"
-    );
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec/vectors.json");
     if let Ok(text) = std::fs::read_to_string(spec) {
         assert_eq!(text, include_str!("../../testdata/vectors.json"));
     }
@@ -57,10 +45,7 @@ fn unsupported_level_is_refused_not_faked() {
 fn mix_rotation_by_zero_is_identity() {
     // r = 0 → rho = 0: (a+b)·C ^ (a ^ b).
     let (a, b) = (0x0123_4567_89ab_cdef_u64, 0xfedc_ba98_7654_3210_u64);
-    assert_eq!(
-        reference::mix(a, b, 0),
-        a.wrapping_add(b).wrapping_mul(C) ^ (a ^ b)
-    );
+    assert_eq!(reference::mix(a, b, 0), a.wrapping_add(b).wrapping_mul(C) ^ (a ^ b));
     // r = 64 wraps to rho = 0 too (7·64 mod 64 = 0).
     assert_eq!(reference::mix(a, b, 64), reference::mix(a, b, 0));
 }
@@ -84,10 +69,8 @@ fn fast_equals_reference_on_100k_random_inputs_at_every_level() {
         .into_par_iter()
         .chunks(1000)
         .flat_map_iter(|ns| {
-            let mut hashers: Vec<TosHasher> = levels
-                .iter()
-                .map(|&l| TosHasher::with_level(l).unwrap())
-                .collect();
+            let mut hashers: Vec<TosHasher> =
+                levels.iter().map(|&l| TosHasher::with_level(l).unwrap()).collect();
             let mut bad = Vec::new();
             for n in ns {
                 let mut rng = SplitMix64(n as u64 ^ 0x7051_0051);
@@ -95,24 +78,14 @@ fn fast_equals_reference_on_100k_random_inputs_at_every_level() {
                 let want = reference::tos_hash_v3(&input);
                 for h in hashers.iter_mut() {
                     if h.hash(&input) != want {
-                        bad.push(format!(
-                            "{}: len {} input {}",
-                            h.level(),
-                            input.len(),
-                            hex::encode(&input)
-                        ));
+                        bad.push(format!("{}: len {} input {}", h.level(), input.len(), hex::encode(&input)));
                     }
                 }
             }
             bad
         })
         .collect();
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches, first: {:?}",
-        mismatches.len(),
-        mismatches.first()
-    );
+    assert!(mismatches.is_empty(), "{} mismatches, first: {:?}", mismatches.len(), mismatches.first());
 }
 
 #[test]

@@ -1,0 +1,70 @@
+//! End-to-end tests of the `tos-pool` binary's offline commands.
+
+use std::process::Command;
+
+fn tos_pool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tos-pool"))
+}
+
+#[test]
+fn hash_prints_the_node_vectors() {
+    let cases = [
+        (
+            "7465737420696e70757420666f7220746f732068617368207633",
+            "3657e1aed85be845d7924e9ad88041a9d821c1425450374406e89f84ea5d24c3",
+        ),
+        (&"00".repeat(112), "b9685f2eaa611ecf95862c8b2fd9376db7891f01d62dff24bc3fdb60d6906c02"),
+    ];
+    for (input, want) in cases {
+        for extra in [&[][..], &["--reference"][..]] {
+            let out = tos_pool().arg("hash").arg(input).args(extra).output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{want}\n"));
+        }
+    }
+}
+
+#[test]
+fn hash_refuses_bad_input_with_exit_code_2() {
+    for bad in ["", "zz", "abc", "0x00"] {
+        let out = tos_pool().arg("hash").arg(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "input {bad:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("must be non-empty hex"), "{err}");
+    }
+}
+
+#[test]
+fn bench_verify_reports_json_throughput() {
+    for imp in ["fast", "reference"] {
+        let out = tos_pool()
+            .args([
+                "bench",
+                "verify",
+                "--backend",
+                "cpu",
+                "--impl",
+                imp,
+                "--shares",
+                "64",
+                "--threads",
+                "2",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["hashes_per_second"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["threads"], 2);
+        assert_eq!(v["shares"], 64);
+        assert!(v["implementation"].as_str().unwrap().starts_with(if imp == "fast" {
+            "fast/"
+        } else {
+            "reference"
+        }));
+    }
+    let out = tos_pool().args(["bench", "verify", "--shares", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
