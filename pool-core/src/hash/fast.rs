@@ -43,12 +43,12 @@ unsafe fn mix8<V: Lanes8>(a: V, b: V, rho: u32) -> V {
     unsafe { a.add(b).mul_c().xor3(a.rotr(k), b.rotl(rho - k)) }
 }
 
-/// Stages 1 + 2 for one block of 64 words: continue the serial chain from `s`, then apply the four
-/// stage-2 maps to the block just written.
+/// Stage 1 for eighth `q` (words `8q..8q+8`) of a block of 64: continues the serial chain in `s`.
+/// Blocks are 64 words, so 7·i mod 64 = 7·j mod 64 for the in-block index j: every rotation is a
+/// compile-time constant once `q` is.
 #[inline(always)]
-unsafe fn fill_block<V: Lanes8>(block: &mut [u64; BLOCK], s: &mut [u64; 4]) {
+fn stage1_quarter(block: &mut [u64; BLOCK], s: &mut [u64; 4], q: usize) {
     let [mut s0, mut s1, mut s2, mut s3] = *s;
-    // Stage 1. BLOCK = 64, so 7·i mod 64 = 7·j mod 64 for the in-block index j.
     macro_rules! quad {
         ($($j:literal)*) => {$(
             s0 = mix(s0, s1, (7 * $j) % 64); block[$j] = s0;
@@ -57,9 +57,38 @@ unsafe fn fill_block<V: Lanes8>(block: &mut [u64; BLOCK], s: &mut [u64; 4]) {
             s3 = mix(s3, s0, (7 * ($j + 3)) % 64); block[$j + 3] = s3;
         )*};
     }
-    quad!(0 4 8 12 16 20 24 28 32 36 40 44 48 52 56 60);
+    match q {
+        0 => {
+            quad!(0 4);
+        }
+        1 => {
+            quad!(8 12);
+        }
+        2 => {
+            quad!(16 20);
+        }
+        3 => {
+            quad!(24 28);
+        }
+        4 => {
+            quad!(32 36);
+        }
+        5 => {
+            quad!(40 44);
+        }
+        6 => {
+            quad!(48 52);
+        }
+        _ => {
+            quad!(56 60);
+        }
+    }
     *s = [s0, s1, s2, s3];
-    // Stage 2.
+}
+
+/// Stage 2 for one block: the four per-word maps, 8 words at a time.
+#[inline(always)]
+unsafe fn stage2_block<V: Lanes8>(block: &mut [u64; BLOCK]) {
     for at in (0..BLOCK).step_by(8) {
         // SAFETY: at + 8 <= BLOCK; forwarded `Lanes8` contract.
         unsafe {
@@ -105,7 +134,8 @@ const BLOCK3: usize = BLOCK;
 /// by at least `2σ_r + BLOCK3`, rounded up to whole blocks so blocks tile `[0, N)`.
 const LAG: [usize; 8] = {
     let mut lag = [0; 8];
-    lag[0] = (2 * ROUND_STRIDE[0] + BLOCK3).div_ceil(BLOCK3) * BLOCK3;
+    // Round 0 trails stage 2, which trails stage 1 by one block.
+    lag[0] = BLOCK3 + (2 * ROUND_STRIDE[0] + BLOCK3).div_ceil(BLOCK3) * BLOCK3;
     let mut r = 1;
     while r < 8 {
         let need = 2 * ROUND_STRIDE[r] + BLOCK3;
@@ -197,10 +227,16 @@ unsafe fn sweep<V: Lanes8>(pad: &mut [u64; N], side: &mut [u64; SIDE_WORDS], see
         let steps = (N + LAG[7]) / BLOCK3;
         for t in 0..steps {
             let now = t * BLOCK3;
-            if now < N {
-                let block: &mut [u64; BLOCK] = (&mut pad[now..now + BLOCK]).try_into().expect("a block");
-                fill_block::<V>(block, &mut s);
+            // Stage 2 runs one block behind stage 1, so the vector loads of a block do not hit its
+            // scalar stores still in flight.
+            if now >= BLOCK && now - BLOCK < N {
+                let at = now - BLOCK;
+                let block: &mut [u64; BLOCK] = (&mut pad[at..at + BLOCK]).try_into().expect("a block");
+                stage2_block::<V>(block);
             }
+            // Stage 1's serial chain, a quarter block at a time, interleaved with the rounds' independent
+            // vector work so the out-of-order window always holds both (a whole block of the chain at
+            // once fills the reorder buffer and starves the vector ports).
             macro_rules! step {
                 ($r:literal, $s:literal, $fold:literal) => {
                     if now >= LAG[$r] && now - LAG[$r] < N {
@@ -217,13 +253,27 @@ unsafe fn sweep<V: Lanes8>(pad: &mut [u64; N], side: &mut [u64; SIDE_WORDS], see
                     }
                 };
             }
+            let fill = |s: &mut [u64; 4], q: usize, pad: &mut [u64; N]| {
+                if now < N {
+                    let block: &mut [u64; BLOCK] = (&mut pad[now..now + BLOCK]).try_into().expect("a block");
+                    stage1_quarter(block, s, q);
+                }
+            };
+            fill(&mut s, 0, pad);
             step!(0, 1, false);
+            fill(&mut s, 1, pad);
             step!(1, 64, false);
+            fill(&mut s, 2, pad);
             step!(2, 256, false);
+            fill(&mut s, 3, pad);
             step!(3, 1024, false);
+            fill(&mut s, 4, pad);
             step!(4, 1, false);
+            fill(&mut s, 5, pad);
             step!(5, 64, false);
+            fill(&mut s, 6, pad);
             step!(6, 256, false);
+            fill(&mut s, 7, pad);
             step!(7, 1024, true);
         }
         // Lane l of the fold holds indices ≡ l (mod 8); fold word w is lanes w and w + 4.
