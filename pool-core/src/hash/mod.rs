@@ -22,6 +22,39 @@ pub(crate) const MEMORY_PASSES: usize = 4;
 pub(crate) const STRIDED_ROUNDS: usize = 8;
 pub(crate) const STRIDES: [usize; 4] = [1, 64, 256, 1024];
 
+/// A published test vector (`shared/spec/vectors.json`).
+#[derive(Clone, Copy, Debug)]
+pub struct KnownVector {
+    pub name: &'static str,
+    pub input_hex: &'static str,
+    pub hash_hex: &'static str,
+}
+
+/// The node's three official vectors and the worked share of protocol.md §2.12: what every
+/// implementation (CPU, each GPU variant) must reproduce, and what the GPU self-test checks.
+pub const KNOWN_VECTORS: [KnownVector; 4] = [
+    KnownVector {
+        name: "node_tck/zeros_112_bytes",
+        input_hex: "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        hash_hex: "b9685f2eaa611ecf95862c8b2fd9376db7891f01d62dff24bc3fdb60d6906c02",
+    },
+    KnownVector {
+        name: "node_tck/first_byte_one_rest_zero_112_bytes",
+        input_hex: "01000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        hash_hex: "9df8dd8b862ee5d7bd92afcc9f71efd859a1fa885181c1d61c177d124fbf7936",
+    },
+    KnownVector {
+        name: "node_tck/ascii_phrase",
+        input_hex: "7465737420696e70757420666f7220746f732068617368207633",
+        hash_hex: "3657e1aed85be845d7924e9ad88041a9d821c1425450374406e89f84ea5d24c3",
+    },
+    KnownVector {
+        name: "worked_share_protocol_2_12",
+        input_hex: "4b8bafa0959fab6d9bc47e1f00534478a7ee3a161751c3d82c492e391c0641ad0000018f1cbd697000000000010000120000000157e887b45989a727b6786e1bd250de65042d9381822fa73d01d2c4ffd67ad13934337b85c34985491c437386c95de0d97017131088724cfbedebdc55",
+        hash_hex: "0e3d48e4d7888732111437a898f1980d2ba682786d45aef5cc126e433eba0fcd",
+    },
+];
+
 /// A 32-byte TOS Hash V3 output. Byte 0 is the most significant byte when compared with a target.
 pub type Hash = [u8; HASH_SIZE];
 

@@ -96,3 +96,15 @@ fn scratchpad_reuse_does_not_leak_state_between_hashes() {
     h.hash(&[1, 2, 3]);
     assert_eq!(h.hash(&a), first);
 }
+
+#[test]
+fn known_vectors_equal_vectors_json() {
+    let file = vectors();
+    assert_eq!(file.len(), KNOWN_VECTORS.len());
+    for (k, v) in KNOWN_VECTORS.iter().zip(file) {
+        assert_eq!(
+            (k.name, hex::decode(k.input_hex).unwrap(), k.hash_hex),
+            (v.name.as_str(), v.input, hex::encode(v.hash).as_str())
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! The start-up self-test: every known vector, then a random batch compared with the CPU.
+
+use crate::verifier::{GpuError, GpuVerifier};
+use pool_core::hash::{KNOWN_VECTORS, TosHasher};
+
+/// Why the GPU failed its self-test.
+#[derive(Debug, thiserror::Error)]
+pub enum SelfTestError {
+    #[error("GPU self-test could not run: {0}")]
+    Gpu(#[from] GpuError),
+    #[error("GPU self-test: vector {name} hashed to {got}, expected {want}")]
+    Vector { name: &'static str, got: String, want: &'static str },
+    #[error(
+        "GPU self-test: {mismatches} of {total} random inputs disagree with the CPU (first: input {input})"
+    )]
+    Random { mismatches: usize, total: usize, input: String },
+}
+
+/// Runs the self-test; `random` inputs of 112 bytes are compared with the CPU fast path.
+pub fn run(gpu: &GpuVerifier, random: usize, seed: u64) -> Result<(), SelfTestError> {
+    for v in KNOWN_VECTORS {
+        let input = hex_bytes(v.input_hex);
+        let mut slot = [0u8; 112];
+        slot[..input.len()].copy_from_slice(&input);
+        let got = gpu.hash_inputs(input.len(), &[slot])?[0];
+        let got = hex_string(&got);
+        if got != v.hash_hex {
+            return Err(SelfTestError::Vector { name: v.name, got, want: v.hash_hex });
+        }
+    }
+    let mut x = seed;
+    let inputs: Vec<[u8; 112]> = (0..random)
+        .map(|_| {
+            let mut b = [0u8; 112];
+            for chunk in b.chunks_mut(8) {
+                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+            }
+            b
+        })
+        .collect();
+    let got = gpu.hash_inputs(112, &inputs)?;
+    let mut cpu = TosHasher::new();
+    let bad: Vec<usize> = (0..inputs.len()).filter(|&i| cpu.hash(&inputs[i]) != got[i]).collect();
+    if let Some(&first) = bad.first() {
+        return Err(SelfTestError::Random {
+            mismatches: bad.len(),
+            total: random,
+            input: hex_string(&inputs[first]),
+        });
+    }
+    Ok(())
+}
+
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("known vectors are hex"))
+        .collect()
+}
+
+fn hex_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,512 @@
+//! [`GpuVerifier`]: TOS Hash V3 of batches on one wgpu device.
+//!
+//! * **Buffers are allocated once** for `max_batch` inputs: two I/O sets (inputs, hashes, readback,
+//!   params) so the upload of batch N+1 overlaps batch N, and one scratch buffer per *slab*.
+//! * **Slabs**: a 64 KiB scratchpad per input means one binding holds
+//!   `max_storage_buffer_binding_size / 64 KiB` inputs (2,048 at 128 MiB). Each slab is its own dispatch
+//!   with its own bind group, so the kernel never chooses a binding per invocation (Mesa 22's
+//!   divergent-branch miscompile) and never needs a bounds branch: dispatches are padded to whole
+//!   workgroups and the padding's hashes are discarded.
+//! * **Only hashes are read back** (32 bytes per input).
+//! * **Failure is an error, never a guess**: validation/OOM/internal errors (error scopes), device loss
+//!   (callback), map failures and timeouts all return [`GpuError`]; the caller re-verifies on the CPU.
+
+use crate::adapter::{self, AdapterSummary, DeviceKind};
+use crate::kernel::{self, Arithmetic};
+use pool_core::hash::Hash;
+use pool_core::{MinerWork, VerifyBackend, VerifyError};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+const SCRATCH_BYTES_PER_INPUT: u64 = 8192 * 8;
+const INPUT_BYTES: usize = 112;
+/// Workgroup sizes tried when none is configured; every slab is a multiple of the largest.
+const WORKGROUP_CANDIDATES: [u32; 4] = [32, 64, 128, 256];
+const SLAB_ALIGN: usize = 256;
+/// A batch that takes longer than this is treated as a hung device.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How to set the verifier up.
+#[derive(Clone, Debug)]
+pub struct GpuConfig {
+    /// Inputs per submission; larger batches are split and pipelined.
+    pub max_batch: usize,
+    /// Workgroup size; `None` measures the candidates and keeps the fastest.
+    pub workgroup_size: Option<u32>,
+    /// 64-bit arithmetic; `None` takes native `u64` where the adapter has `SHADER_INT64`.
+    pub arithmetic: Option<Arithmetic>,
+    /// Accept CPU-type adapters (llvmpipe): for tests and explicit `--backend gpu` on machines
+    /// without a GPU. Off, only real GPUs are used.
+    pub allow_cpu_adapter: bool,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig { max_batch: 2048, workgroup_size: None, arithmetic: None, allow_cpu_adapter: false }
+    }
+}
+
+/// Why the GPU verifier could not start or could not finish a batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GpuError {
+    #[error(
+        "no graphics adapter found ({0}); install a GPU driver (or, to test on the CPU, `apt-get install libvulkan1 mesa-vulkan-drivers`)"
+    )]
+    NoAdapter(String),
+    #[error("only CPU-type adapters were found ({0}); no real GPU is present")]
+    OnlyCpuAdapters(String),
+    #[error("the adapter {0} lacks SHADER_INT64, required by the u64 kernel; use the vec2<u32> variant")]
+    NoInt64(String),
+    #[error("could not open the device: {0}")]
+    Device(String),
+    #[error("{0}")]
+    Kernel(String),
+    #[error("GPU device lost: {0}")]
+    Lost(String),
+    #[error("GPU error during a batch: {0}")]
+    Batch(String),
+    #[error("inputs must be 1..=112 bytes, got {0}")]
+    InputLength(usize),
+}
+
+/// Deliberate misbehaviour, for tests of everything that must catch a lying or dying GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// Flip a bit in every n-th hash read back.
+    CorruptEvery(u64),
+}
+
+struct IoSet {
+    inputs: wgpu::Buffer,
+    hashes: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    params: Vec<wgpu::Buffer>,
+    bind_groups: Vec<wgpu::BindGroup>,
+}
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    workgroup_size: u32,
+}
+
+struct State {
+    pipeline: Pipeline,
+    sets: [IoSet; 2],
+}
+
+struct InFlight {
+    set: usize,
+    count: usize,
+    submission: wgpu::SubmissionIndex,
+    mapped: mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// TOS Hash V3 on one GPU (or CPU-type adapter). Batches are serialised per device.
+pub struct GpuVerifier {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    arithmetic: Arithmetic,
+    capacity: usize,
+    slab_inputs: usize,
+    state: Mutex<State>,
+    lost: Arc<Mutex<Option<String>>>,
+    errored: Arc<AtomicBool>,
+    corrupt_every: AtomicU64,
+    hashes_done: AtomicU64,
+}
+
+impl GpuVerifier {
+    /// Opens the best adapter allowed by `config` and builds the kernel.
+    pub fn new(config: &GpuConfig) -> Result<Self, GpuError> {
+        let instance = adapter::instance();
+        let adapters = adapter::ranked_adapters(&instance);
+        let Some(best) = adapters.first() else {
+            return Err(GpuError::NoAdapter("wgpu enumerated no adapters".into()));
+        };
+        let summary = AdapterSummary::of(best);
+        if !summary.kind.is_gpu() && !config.allow_cpu_adapter {
+            return Err(GpuError::OnlyCpuAdapters(summary.to_string()));
+        }
+        Self::with_adapter(best, config)
+    }
+
+    /// Builds the verifier on a specific adapter.
+    pub fn with_adapter(adapter: &wgpu::Adapter, config: &GpuConfig) -> Result<Self, GpuError> {
+        let summary = AdapterSummary::of(adapter);
+        let arithmetic = match config.arithmetic {
+            Some(Arithmetic::U64) if !summary.shader_int64 => {
+                return Err(GpuError::NoInt64(summary.to_string()));
+            }
+            Some(a) => a,
+            None if summary.shader_int64 => Arithmetic::U64,
+            None => Arithmetic::Vec2,
+        };
+        let limits = adapter.limits();
+        let features = if arithmetic == Arithmetic::U64 {
+            wgpu::Features::SHADER_INT64
+        } else {
+            wgpu::Features::empty()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tos-pool verifier"),
+            required_features: features,
+            // The adapter's own limits: wgpu's defaults would cap buffers at 256 MiB.
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+
+        let lost = Arc::new(Mutex::new(None::<String>));
+        let errored = Arc::new(AtomicBool::new(false));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |reason, msg| {
+                tracing::error!(?reason, %msg, "GPU device lost");
+                *lost.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{reason:?}: {msg}"));
+            });
+            let errored = errored.clone();
+            // wgpu's default handler panics; an uncaught GPU error must fail the batch instead.
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                tracing::error!(error = %e, "uncaptured GPU error");
+                errored.store(true, Ordering::SeqCst);
+            }));
+        }
+
+        // Slab size: what one storage binding (and one buffer) can hold, whole workgroups only.
+        let per_binding = (limits.max_storage_buffer_binding_size / SCRATCH_BYTES_PER_INPUT)
+            .min(limits.max_buffer_size / SCRATCH_BYTES_PER_INPUT) as usize;
+        let max_wg = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
+        let candidates: Vec<u32> = match config.workgroup_size {
+            Some(w) => vec![w],
+            None => WORKGROUP_CANDIDATES.into_iter().filter(|&w| w <= max_wg).collect(),
+        };
+        if candidates.is_empty() || candidates.iter().any(|&w| w == 0 || w > max_wg) {
+            return Err(GpuError::Kernel(format!("workgroup size must be 1..={max_wg} on {summary}")));
+        }
+        let align = SLAB_ALIGN.max(*candidates.iter().max().expect("non-empty") as usize);
+        let capacity = config.max_batch.max(1).div_ceil(align) * align;
+        // Every slab has exactly `slab_inputs` lanes (the kernel's stride), the last one included.
+        let slab_inputs = ((per_binding / align) * align).min(capacity);
+        if slab_inputs == 0 {
+            return Err(GpuError::Device(format!(
+                "{summary} cannot bind even {align} scratchpads of 64 KiB (max_storage_buffer_binding_size {})",
+                limits.max_storage_buffer_binding_size
+            )));
+        }
+        let slabs = capacity.div_ceil(slab_inputs);
+        let layout = kernel::bind_group_layout(&device);
+
+        let scratch: Vec<wgpu::Buffer> = (0..slabs)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("scratch"),
+                    size: slab_inputs as u64 * SCRATCH_BYTES_PER_INPUT,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let make_set = |k: usize| {
+            let storage = |label, size: usize, extra| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size: size as u64,
+                    usage: wgpu::BufferUsages::STORAGE | extra,
+                    mapped_at_creation: false,
+                })
+            };
+            let inputs = storage("inputs", capacity * INPUT_BYTES, wgpu::BufferUsages::COPY_DST);
+            let hashes = storage("hashes", capacity * 32, wgpu::BufferUsages::COPY_SRC);
+            let readback = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: (capacity * 32) as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let params: Vec<wgpu::Buffer> = (0..slabs)
+                .map(|_| {
+                    device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("params"),
+                        size: 16,
+                        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    })
+                })
+                .collect();
+            let bind_groups = (0..slabs)
+                .map(|j| {
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(if k == 0 { "slab/set0" } else { "slab/set1" }),
+                        layout: &layout,
+                        entries: &[
+                            wgpu::BindGroupEntry { binding: 0, resource: inputs.as_entire_binding() },
+                            wgpu::BindGroupEntry { binding: 1, resource: scratch[j].as_entire_binding() },
+                            wgpu::BindGroupEntry { binding: 2, resource: hashes.as_entire_binding() },
+                            wgpu::BindGroupEntry { binding: 3, resource: params[j].as_entire_binding() },
+                        ],
+                    })
+                })
+                .collect();
+            IoSet { inputs, hashes, readback, params, bind_groups }
+        };
+        let sets = [make_set(0), make_set(1)];
+
+        let mut built = Vec::new();
+        for &wg in &candidates {
+            let pipeline = kernel::pipeline(&device, &layout, arithmetic, wg).map_err(GpuError::Kernel)?;
+            built.push(Pipeline { pipeline, workgroup_size: wg });
+        }
+        let first = built.remove(0);
+        let verifier = GpuVerifier {
+            device,
+            queue,
+            summary,
+            arithmetic,
+            capacity,
+            slab_inputs,
+            state: Mutex::new(State { pipeline: first, sets }),
+            lost,
+            errored,
+            corrupt_every: AtomicU64::new(0),
+            hashes_done: AtomicU64::new(0),
+        };
+        if !built.is_empty() {
+            verifier.choose_workgroup_size(built)?;
+        }
+        tracing::info!(
+            adapter = %verifier.summary,
+            arithmetic = %verifier.arithmetic,
+            workgroup_size = verifier.workgroup_size(),
+            capacity,
+            slab_inputs,
+            "GPU verifier ready"
+        );
+        Ok(verifier)
+    }
+
+    /// Times one batch per candidate pipeline and keeps the fastest.
+    fn choose_workgroup_size(&self, others: Vec<Pipeline>) -> Result<(), GpuError> {
+        let sample: Vec<[u8; INPUT_BYTES]> = (0..SLAB_ALIGN as u64)
+            .map(|i| {
+                let mut b = [0u8; INPUT_BYTES];
+                b[..8].copy_from_slice(&i.to_le_bytes());
+                b
+            })
+            .collect();
+        let mut timings = Vec::new();
+        let mut candidates = others;
+        loop {
+            self.hash_inputs(INPUT_BYTES, &sample)?; // warm-up (first use compiles lazily on some drivers)
+            let t = Instant::now();
+            self.hash_inputs(INPUT_BYTES, &sample)?;
+            let elapsed = t.elapsed();
+            let wg = self.workgroup_size();
+            tracing::debug!(workgroup_size = wg, ?elapsed, "workgroup size candidate");
+            timings.push((elapsed, wg));
+            let Some(next) = candidates.pop() else { break };
+            let mut st = self.lock_state();
+            let prev = std::mem::replace(&mut st.pipeline, next);
+            candidates.insert(0, prev);
+        }
+        let best = timings.iter().min().expect("at least one timing").1;
+        let mut st = self.lock_state();
+        if st.pipeline.workgroup_size != best {
+            let i = candidates.iter().position(|p| p.workgroup_size == best).expect("best was a candidate");
+            st.pipeline = candidates.swap_remove(i);
+        }
+        Ok(())
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.summary
+    }
+
+    pub fn arithmetic(&self) -> Arithmetic {
+        self.arithmetic
+    }
+
+    pub fn workgroup_size(&self) -> u32 {
+        self.lock_state().pipeline.workgroup_size
+    }
+
+    /// Inputs per submission (the configured batch rounded up to whole slabs of workgroups).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Inputs per dispatch (one scratch binding).
+    pub fn slab_inputs(&self) -> usize {
+        self.slab_inputs
+    }
+
+    pub fn hashes_done(&self) -> u64 {
+        self.hashes_done.load(Ordering::Relaxed)
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        self.summary.kind.is_gpu()
+    }
+
+    pub fn device_kind(&self) -> DeviceKind {
+        self.summary.kind
+    }
+
+    /// Test hook: make the device lie (see [`Fault`]).
+    pub fn inject_fault(&self, fault: Fault) {
+        let n = match fault {
+            Fault::None => 0,
+            Fault::CorruptEvery(n) => n.max(1),
+        };
+        self.corrupt_every.store(n, Ordering::SeqCst);
+    }
+
+    /// Test hook: destroy the device, as a driver reset would.
+    pub fn simulate_device_loss(&self) {
+        self.device.destroy();
+    }
+
+    fn check_health(&self) -> Result<(), GpuError> {
+        if let Some(reason) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Err(GpuError::Lost(reason));
+        }
+        if self.errored.load(Ordering::SeqCst) {
+            return Err(GpuError::Batch("an uncaptured GPU error was reported (see log)".into()));
+        }
+        Ok(())
+    }
+
+    /// TOS Hash V3 of every input; all inputs are `len` bytes (1..=112), each given in a 112-byte
+    /// slot whose bytes beyond `len` are ignored.
+    pub fn hash_inputs(&self, len: usize, inputs: &[[u8; INPUT_BYTES]]) -> Result<Vec<Hash>, GpuError> {
+        if !(1..=INPUT_BYTES).contains(&len) {
+            return Err(GpuError::InputLength(len));
+        }
+        self.check_health()?;
+        let mut out = vec![[0u8; 32]; inputs.len()];
+        let st = self.lock_state();
+        let mut in_flight: VecDeque<(usize, InFlight)> = VecDeque::with_capacity(2);
+        for (k, chunk) in inputs.chunks(self.capacity).enumerate() {
+            if in_flight.len() == 2 {
+                let (at, f) = in_flight.pop_front().expect("two in flight");
+                self.collect(&st, f, &mut out[at..])?;
+            }
+            let f = self.submit(&st, k % 2, len, chunk)?;
+            in_flight.push_back((k * self.capacity, f));
+        }
+        while let Some((at, f)) = in_flight.pop_front() {
+            self.collect(&st, f, &mut out[at..])?;
+        }
+        drop(st);
+        self.check_health()?;
+        self.hashes_done.fetch_add(inputs.len() as u64, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn submit(
+        &self,
+        st: &State,
+        set: usize,
+        len: usize,
+        chunk: &[[u8; INPUT_BYTES]],
+    ) -> Result<InFlight, GpuError> {
+        let io = &st.sets[set];
+        let wg = st.pipeline.workgroup_size as usize;
+        let count = chunk.len();
+        let padded = count.div_ceil(wg) * wg;
+        // Inputs: bytes beyond `len` must be zero (BLAKE3 pads the last block with zeros).
+        let mut bytes = vec![0u8; padded * INPUT_BYTES];
+        for (slot, input) in bytes.chunks_exact_mut(INPUT_BYTES).zip(chunk) {
+            slot[..len].copy_from_slice(&input[..len]);
+        }
+        let scopes =
+            [wgpu::ErrorFilter::Validation, wgpu::ErrorFilter::OutOfMemory, wgpu::ErrorFilter::Internal]
+                .map(|f| self.device.push_error_scope(f));
+        self.queue.write_buffer(&io.inputs, 0, &bytes);
+        let mut encoder =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("toshash-v3"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&st.pipeline.pipeline);
+            let mut first = 0usize;
+            for (j, bind_group) in io.bind_groups.iter().enumerate() {
+                if first >= padded {
+                    break;
+                }
+                let lanes = self.slab_inputs.min(padded - first);
+                let params = [len as u32, self.slab_inputs as u32, first as u32, 0];
+                self.queue.write_buffer(&io.params[j], 0, bytemuck::cast_slice(&params));
+                pass.set_bind_group(0, bind_group, &[]);
+                pass.dispatch_workgroups((lanes / wg) as u32, 1, 1);
+                first += lanes;
+            }
+        }
+        let bytes_out = (count * 32) as u64;
+        encoder.copy_buffer_to_buffer(&io.hashes, 0, &io.readback, 0, bytes_out);
+        let submission = self.queue.submit([encoder.finish()]);
+        for scope in scopes.into_iter().rev() {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                return Err(GpuError::Batch(e.to_string()));
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        io.readback.slice(..bytes_out).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        Ok(InFlight { set, count, submission, mapped: rx })
+    }
+
+    fn collect(&self, st: &State, f: InFlight, out: &mut [Hash]) -> Result<(), GpuError> {
+        let io = &st.sets[f.set];
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(BATCH_TIMEOUT) })
+            .map_err(|e| GpuError::Lost(format!("waiting for a batch: {e}")))?;
+        match f.mapped.try_recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(GpuError::Lost(format!("reading hashes back: {e}"))),
+            Err(_) => return Err(GpuError::Lost("the readback never completed".into())),
+        }
+        {
+            let bytes_out = (f.count * 32) as u64;
+            let view = io
+                .readback
+                .slice(..bytes_out)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Batch(e.to_string()))?;
+            let corrupt_every = self.corrupt_every.load(Ordering::SeqCst);
+            let done = self.hashes_done.load(Ordering::Relaxed);
+            for (i, (dst, src)) in out.iter_mut().zip(view.chunks_exact(32)).enumerate() {
+                dst.copy_from_slice(src);
+                if corrupt_every != 0 && (done + i as u64 + 1).is_multiple_of(corrupt_every) {
+                    dst[31] ^= 1;
+                }
+            }
+        }
+        io.readback.unmap();
+        Ok(())
+    }
+}
+
+impl VerifyBackend for GpuVerifier {
+    fn describe(&self) -> String {
+        format!("gpu {} [{} arithmetic, workgroup {}]", self.summary, self.arithmetic, self.workgroup_size())
+    }
+
+    fn hash_batch(&self, headers: &[MinerWork]) -> Result<Vec<Hash>, VerifyError> {
+        let inputs: Vec<[u8; INPUT_BYTES]> = headers.iter().map(|h| *h.as_bytes()).collect();
+        self.hash_inputs(INPUT_BYTES, &inputs).map_err(|e| match e {
+            GpuError::Lost(m) => VerifyError::DeviceLost(m),
+            other => VerifyError::Backend(other.to_string()),
+        })
+    }
+}
