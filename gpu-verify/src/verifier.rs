@@ -75,8 +75,11 @@ pub enum GpuError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     None,
-    /// Flip a bit in every n-th hash read back.
-    CorruptEvery(u64),
+    /// Flip a bit in every n-th hash read back (a random hardware fault).
+    FlipEvery(u64),
+    /// Zero every n-th hash read back: the GPU claims the share meets every target, a block included
+    /// (the most expensive lie).
+    ZeroEvery(u64),
 }
 
 struct IoSet {
@@ -115,7 +118,8 @@ pub struct GpuVerifier {
     state: Mutex<State>,
     lost: Arc<Mutex<Option<String>>>,
     errored: Arc<AtomicBool>,
-    corrupt_every: AtomicU64,
+    /// Packed [`Fault`]: 0 = none, otherwise `n << 1 | zero`.
+    fault: AtomicU64,
     hashes_done: AtomicU64,
 }
 
@@ -271,7 +275,7 @@ impl GpuVerifier {
             state: Mutex::new(State { pipeline: first, sets }),
             lost,
             errored,
-            corrupt_every: AtomicU64::new(0),
+            fault: AtomicU64::new(0),
             hashes_done: AtomicU64::new(0),
         };
         if !built.is_empty() {
@@ -361,11 +365,12 @@ impl GpuVerifier {
 
     /// Test hook: make the device lie (see [`Fault`]).
     pub fn inject_fault(&self, fault: Fault) {
-        let n = match fault {
+        let packed = match fault {
             Fault::None => 0,
-            Fault::CorruptEvery(n) => n.max(1),
+            Fault::FlipEvery(n) => n.max(1) << 1,
+            Fault::ZeroEvery(n) => n.max(1) << 1 | 1,
         };
-        self.corrupt_every.store(n, Ordering::SeqCst);
+        self.fault.store(packed, Ordering::SeqCst);
     }
 
     /// Test hook: destroy the device, as a driver reset would.
@@ -483,12 +488,17 @@ impl GpuVerifier {
                 .slice(..bytes_out)
                 .get_mapped_range()
                 .map_err(|e| GpuError::Batch(e.to_string()))?;
-            let corrupt_every = self.corrupt_every.load(Ordering::SeqCst);
+            let fault = self.fault.load(Ordering::SeqCst);
+            let (every, zero) = (fault >> 1, fault & 1 == 1);
             let done = self.hashes_done.load(Ordering::Relaxed);
             for (i, (dst, src)) in out.iter_mut().zip(view.chunks_exact(32)).enumerate() {
                 dst.copy_from_slice(src);
-                if corrupt_every != 0 && (done + i as u64 + 1).is_multiple_of(corrupt_every) {
-                    dst[31] ^= 1;
+                if every != 0 && (done + i as u64 + 1).is_multiple_of(every) {
+                    if zero {
+                        *dst = [0; 32];
+                    } else {
+                        dst[31] ^= 1;
+                    }
                 }
             }
         }

@@ -11,10 +11,12 @@
 //! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
 //! | [`address`] | TOS bech32 addresses: parse, validate, encode |
 //! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
+//! | [`engine`] | `VerifyEngine`: `auto | gpu | cpu`, runtime switch, CPU re-checks of GPU hashes, fallback |
 //! | [`hexutil`] | strict fixed-length hex decoding |
 
 pub mod address;
 pub mod difficulty;
+pub mod engine;
 pub mod hash;
 pub mod hexutil;
 pub mod u256;
@@ -23,6 +25,7 @@ pub mod work;
 
 pub use address::{Address, AddressError, Network};
 pub use difficulty::{Difficulty, DifficultyError, Target};
+pub use engine::{BackendMode, VerifyEngine};
 pub use u256::U256;
 pub use verify::{CpuImpl, CpuVerifier, ShareCheck, Verdict, VerifyBackend, VerifyError};
 pub use work::{BlockTemplate, MinerWork};
