@@ -68,3 +68,63 @@ fn bench_verify_reports_json_throughput() {
     let out = tos_pool().args(["bench", "verify", "--shares", "0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// These need a GPU adapter (lavapipe counts); skipped without one unless TOS_POOL_REQUIRE_GPU=1.
+fn gpu_available() -> bool {
+    let out = tos_pool().args(["hash", "--backend", "gpu", "00"]).output().unwrap();
+    if out.status.success() {
+        return true;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        std::env::var("TOS_POOL_REQUIRE_GPU").map_or(true, |v| v != "1"),
+        "TOS_POOL_REQUIRE_GPU=1 but the GPU hash failed: {err}"
+    );
+    eprintln!("skipping: needs a GPU adapter: {err}");
+    false
+}
+
+#[test]
+fn hash_on_the_gpu_matches_the_vectors() {
+    if !gpu_available() {
+        return;
+    }
+    for (input, want) in [
+        (
+            "7465737420696e70757420666f7220746f732068617368207633",
+            "3657e1aed85be845d7924e9ad88041a9d821c1425450374406e89f84ea5d24c3",
+        ),
+        (&"00".repeat(112), "b9685f2eaa611ecf95862c8b2fd9376db7891f01d62dff24bc3fdb60d6906c02"),
+    ] {
+        let out = tos_pool().args(["hash", "--backend", "gpu", input]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{want}\n"));
+    }
+    let out = tos_pool().args(["hash", "--backend", "gpu", &"00".repeat(113)]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_verify_gpu_and_auto_report_the_adapter() {
+    if !gpu_available() {
+        return;
+    }
+    for backend in ["gpu", "auto"] {
+        let out = tos_pool()
+            .args(["bench", "verify", "--backend", backend, "--batch", "64", "--shares", "128", "--json"])
+            .args(["--workgroup-size", "64", "--threads", "1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["hashes_per_second"].as_f64().unwrap() > 0.0);
+        assert!(v["batch_latency_ms_p99"].as_f64().unwrap() >= v["batch_latency_ms_p50"].as_f64().unwrap());
+        let adapter = &v["adapter"];
+        assert!(!adapter["name"].as_str().unwrap().is_empty(), "{v}");
+        assert!(
+            ["discrete-gpu", "integrated-gpu", "virtual-gpu", "cpu", "other"]
+                .contains(&adapter["device_type"].as_str().unwrap())
+        );
+        assert!(["u64", "vec2<u32>"].contains(&adapter["arithmetic"].as_str().unwrap()));
+    }
+}

@@ -292,8 +292,8 @@ impl GpuVerifier {
         Ok(verifier)
     }
 
-    /// Times one batch per candidate pipeline and keeps the fastest.
-    fn choose_workgroup_size(&self, others: Vec<Pipeline>) -> Result<(), GpuError> {
+    /// Times one batch per candidate pipeline (the current one first) and keeps the fastest.
+    fn choose_workgroup_size(&self, mut untried: Vec<Pipeline>) -> Result<(), GpuError> {
         let sample: Vec<[u8; INPUT_BYTES]> = (0..SLAB_ALIGN as u64)
             .map(|i| {
                 let mut b = [0u8; INPUT_BYTES];
@@ -301,28 +301,26 @@ impl GpuVerifier {
                 b
             })
             .collect();
-        let mut timings = Vec::new();
-        let mut candidates = others;
+        let mut tried: Vec<(Duration, Pipeline)> = Vec::new();
         loop {
-            self.hash_inputs(INPUT_BYTES, &sample)?; // warm-up (first use compiles lazily on some drivers)
+            self.hash_inputs(INPUT_BYTES, &sample)?; // warm-up (some drivers compile on first use)
             let t = Instant::now();
             self.hash_inputs(INPUT_BYTES, &sample)?;
             let elapsed = t.elapsed();
-            let wg = self.workgroup_size();
-            tracing::debug!(workgroup_size = wg, ?elapsed, "workgroup size candidate");
-            timings.push((elapsed, wg));
-            let Some(next) = candidates.pop() else { break };
-            let mut st = self.lock_state();
-            let prev = std::mem::replace(&mut st.pipeline, next);
-            candidates.insert(0, prev);
+            tracing::debug!(workgroup_size = self.workgroup_size(), ?elapsed, "workgroup size candidate");
+            let Some(next) = untried.pop() else {
+                // The current pipeline was the last one measured: swap in the fastest overall.
+                let mut st = self.lock_state();
+                if let Some((best, _)) = tried.iter().enumerate().min_by_key(|(_, (d, _))| *d)
+                    && tried[best].0 < elapsed
+                {
+                    st.pipeline = tried.swap_remove(best).1;
+                }
+                return Ok(());
+            };
+            let previous = std::mem::replace(&mut self.lock_state().pipeline, next);
+            tried.push((elapsed, previous));
         }
-        let best = timings.iter().min().expect("at least one timing").1;
-        let mut st = self.lock_state();
-        if st.pipeline.workgroup_size != best {
-            let i = candidates.iter().position(|p| p.workgroup_size == best).expect("best was a candidate");
-            st.pipeline = candidates.swap_remove(i);
-        }
-        Ok(())
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
