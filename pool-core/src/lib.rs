@@ -9,9 +9,12 @@
 //! | [`u256`] | 256-bit unsigned integers (difficulty is never squeezed into `u64`) |
 //! | [`difficulty`] | the node's exact difficulty ↔ target rule |
 //! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
+//! | [`jobs`] | job store, freshness rules, unique per-connection headers, duplicate detection |
+//! | [`vardiff`] | per-connection difficulty aiming at 10–20 shares/min |
 //! | [`address`] | TOS bech32 addresses: parse, validate, encode |
 //! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
 //! | [`engine`] | `VerifyEngine`: `auto | gpu | cpu`, runtime switch, CPU re-checks of GPU hashes, fallback |
+//! | [`stratum`] | the Stratum V1 dialect tosminer speaks: parse requests, build replies and notifications |
 //! | [`hexutil`] | strict fixed-length hex decoding |
 
 pub mod address;
@@ -19,7 +22,10 @@ pub mod difficulty;
 pub mod engine;
 pub mod hash;
 pub mod hexutil;
+pub mod jobs;
+pub mod stratum;
 pub mod u256;
+pub mod vardiff;
 pub mod verify;
 pub mod work;
 
