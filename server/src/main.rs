@@ -1,10 +1,28 @@
 //! `tos-pool`: the mining pool binary.
 //!
-//! Subcommands (see `tos-pool --help`):
-//! * `hash` — TOS Hash V3 of a hex input (`cli/hash.rs`);
-//! * `bench verify` — verifier throughput (`cli/bench.rs`).
+//! Subcommands (see `tos-pool --help`): `run`, `devnet`, `devnet-node` (`cli/serve.rs`), `hash`
+//! (`cli/hash.rs`), `bench verify` (`cli/bench.rs`).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `config` | the TOML configuration and its checks |
+//! | `pool` | assembling a running pool |
+//! | `node` | JSON-RPC client to TOS nodes; upstream health, failover, block broadcast |
+//! | `jobs` | the job dispatcher task (templates → jobs) |
+//! | `pipeline` | the share pipeline: batching shares into the verifier engine |
+//! | `stratum` | the Stratum server and its per-connection task |
+//! | `devnet` | the simulated node and demo miners |
+//! | `rpc` | JSON-RPC envelopes |
 
 mod cli;
+mod config;
+mod devnet;
+mod jobs;
+mod node;
+mod pipeline;
+mod pool;
+mod rpc;
+mod stratum;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -127,6 +127,11 @@ pub fn error_reply(id: &Value, err: StratumError) -> String {
     line(json!({ "id": id, "result": null, "error": [err.code(), err.message(), null] }))
 }
 
+/// An error reply with a more specific message than the code's default.
+pub fn error_reply_with(id: &Value, err: StratumError, message: &str) -> String {
+    line(json!({ "id": id, "result": null, "error": [err.code(), message, null] }))
+}
+
 /// The subscribe result: `[[["mining.notify", sid], ["mining.set_difficulty", sid]], extranonce1, 4]`.
 /// extranonce1 only sets tosminer's start nonce (§2.6); the header is unique per connection anyway.
 pub fn subscribe_reply(id: &Value, session_id: &str, extranonce1: &str) -> String {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod hash;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,12 @@ enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run the pool with a configuration file.
+    Run(serve::RunArgs),
+    /// Run a simulated node, the pool on it and demo miners, all in this process.
+    Devnet(serve::DevnetCmd),
+    /// Run the simulated devnet node alone (point `tos-pool run` at it).
+    DevnetNode(serve::DevnetNodeCmd),
 }
 
 impl Cli {
@@ -30,6 +37,9 @@ impl Cli {
         match self.command {
             Command::Hash(args) => hash::run(args),
             Command::Bench(cmd) => bench::run(cmd),
+            Command::Run(args) => serve::run(args),
+            Command::Devnet(args) => serve::devnet(args),
+            Command::DevnetNode(args) => serve::devnet_node(args),
         }
     }
 }

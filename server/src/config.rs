@@ -1,0 +1,156 @@
+//! The pool's configuration file (TOML). Every field has a default except the pool address.
+//!
+//! ```toml
+//! [pool]
+//! address = "tos1…"        # the pool wallet: templates are requested for it (the node must hold its key)
+//! network = "mainnet"      # mainnet | testnet | stagenet | devnet
+//! instance_id = 0          # distinct per instance when several share a database
+//!
+//! [stratum]
+//! listen = "0.0.0.0:3333"
+//! start_difficulty = "10000"
+//! min_difficulty = "1"
+//! max_connections_per_ip = 256
+//!
+//! [node]
+//! urls = ["http://127.0.0.1:8080"]
+//! poll_ms = 250
+//!
+//! [verifier]
+//! backend = "auto"          # auto | gpu | cpu (also TOS_POOL_VERIFIER, and `run --verifier`)
+//! max_batch = 1024
+//! max_wait_ms = 2
+//! ```
+
+use anyhow::{Context as _, bail};
+use pool_core::address::{Address, Network};
+use pool_core::{BackendMode, Difficulty};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub pool: PoolSection,
+    #[serde(default)]
+    pub stratum: StratumSection,
+    #[serde(default)]
+    pub node: NodeSection,
+    #[serde(default)]
+    pub verifier: VerifierSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSection {
+    pub address: String,
+    #[serde(default = "default_network")]
+    pub network: String,
+    #[serde(default)]
+    pub instance_id: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StratumSection {
+    pub listen: SocketAddr,
+    pub start_difficulty: String,
+    pub min_difficulty: String,
+    pub max_connections_per_ip: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    pub urls: Vec<String>,
+    pub poll_ms: u64,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifierSection {
+    pub backend: String,
+    pub max_batch: usize,
+    pub max_wait_ms: u64,
+    pub cpu_threads: Option<usize>,
+    pub sample_every: u64,
+}
+
+fn default_network() -> String {
+    "mainnet".into()
+}
+
+impl Default for StratumSection {
+    fn default() -> Self {
+        StratumSection {
+            listen: "0.0.0.0:3333".parse().expect("valid"),
+            start_difficulty: "10000".into(),
+            min_difficulty: "1".into(),
+            max_connections_per_ip: 256,
+        }
+    }
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection { urls: vec!["http://127.0.0.1:8080".into()], poll_ms: 250, timeout_ms: 5_000 }
+    }
+}
+
+impl Default for VerifierSection {
+    fn default() -> Self {
+        VerifierSection {
+            backend: "auto".into(),
+            max_batch: 1024,
+            max_wait_ms: 2,
+            cpu_threads: None,
+            sample_every: 100,
+        }
+    }
+}
+
+/// The configuration checked and converted.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub raw: Config,
+    pub network: Network,
+    pub address: Address,
+    pub start_difficulty: Difficulty,
+    pub min_difficulty: Difficulty,
+    pub backend: BackendMode,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Checked> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let raw: Config = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid tos-pool config", path.display()))?;
+        raw.check()
+    }
+
+    pub fn check(self) -> anyhow::Result<Checked> {
+        let network = Network::from_node_name(&self.pool.network).with_context(|| {
+            format!("pool.network {:?}: use mainnet, testnet, stagenet or devnet", self.pool.network)
+        })?;
+        let address = Address::parse_normal(&self.pool.address, network).with_context(|| {
+            format!("pool.address {:?} is not a normal {} address", self.pool.address, network.hrp())
+        })?;
+        let start_difficulty =
+            Difficulty::from_dec_str(&self.stratum.start_difficulty).context("stratum.start_difficulty")?;
+        let min_difficulty =
+            Difficulty::from_dec_str(&self.stratum.min_difficulty).context("stratum.min_difficulty")?;
+        let backend = self
+            .verifier
+            .backend
+            .parse::<BackendMode>()
+            .map_err(anyhow::Error::msg)
+            .context("verifier.backend")?;
+        if self.node.urls.is_empty() {
+            bail!("node.urls is empty: list at least one TOS node (http://host:8080)");
+        }
+        Ok(Checked { raw: self, network, address, start_difficulty, min_difficulty, backend })
+    }
+}

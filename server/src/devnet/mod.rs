@@ -1,0 +1,103 @@
+//! `tos-pool devnet`: a simulated TOS node, the pool on it, and demo miners — one process, nothing
+//! to install. `tos-pool devnet-node` runs the simulated node alone.
+
+pub mod miner;
+pub mod node;
+
+use crate::config::{Config, NodeSection, PoolSection, StratumSection, VerifierSection};
+use pool_core::address::Address;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The devnet pool wallet: a fixed key, so runs are reproducible.
+pub fn pool_address() -> Address {
+    Address::normal(false, *blake3::hash(b"tos-pool devnet pool wallet").as_bytes())
+}
+
+/// A demo miner's payout address.
+pub fn demo_address(i: usize) -> Address {
+    Address::normal(false, *blake3::hash(format!("tos-pool demo miner {i}").as_bytes()).as_bytes())
+}
+
+pub struct DevnetArgs {
+    pub stratum: SocketAddr,
+    pub node_rpc: SocketAddr,
+    pub demo_miners: usize,
+    pub demo_hashrate: u64,
+    pub verifier: String,
+    /// Stop after this long (None: until Ctrl-C).
+    pub duration: Option<Duration>,
+}
+
+/// The config the devnet pool runs with: the simulated node, devnet addresses, low difficulty.
+pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) -> Config {
+    Config {
+        pool: PoolSection { address: pool_address().to_string(), network: "devnet".into(), instance_id: 0 },
+        stratum: StratumSection {
+            listen: stratum,
+            start_difficulty: "1000".into(),
+            ..StratumSection::default()
+        },
+        node: NodeSection { urls: vec![format!("http://{node_rpc}")], poll_ms: 100, timeout_ms: 2_000 },
+        verifier: VerifierSection { backend: verifier.into(), ..VerifierSection::default() },
+    }
+}
+
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let node = node::DevnetNode::new();
+    let listener = node::DevnetNode::bind(args.node_rpc).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen for the devnet node on {}: {e} (pick another with --node-rpc)",
+            args.node_rpc
+        )
+    })?;
+    let node_addr = listener.local_addr()?;
+    tokio::spawn(node.clone().serve(listener));
+    tracing::info!(%node_addr, "simulated TOS node listening (JSON-RPC at /json_rpc)");
+
+    let cfg = devnet_config(args.stratum, node_addr, &args.verifier).check()?;
+    let pool = crate::pool::start(&cfg).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut miners = Vec::new();
+    for i in 0..args.demo_miners {
+        let stats = Arc::new(miner::MinerStats::default());
+        let login = format!("{}.demo{i}", demo_address(i));
+        tokio::spawn(miner::run(pool.stratum_addr, login, args.demo_hashrate, stats.clone(), stop.clone()));
+        miners.push(stats);
+    }
+    println!(
+        "devnet: node http://{node_addr}/json_rpc · stratum {} · {} demo miner(s). Point tosminer --cpu at stratum+tcp://{} with any tst1… address. Ctrl-C stops.",
+        pool.stratum_addr, args.demo_miners, pool.stratum_addr
+    );
+    let started = tokio::time::Instant::now();
+    let mut report = tokio::time::interval(Duration::from_secs(5));
+    report.tick().await;
+    loop {
+        tokio::select! {
+            _ = report.tick() => {
+                let s = &pool.ctx.stats;
+                let hashes: u64 = miners.iter().map(|m| m.hashes.load(Ordering::Relaxed)).sum();
+                println!(
+                    "[{:>4}s] height {} · shares accepted {} rejected {} · blocks found {} accepted by node {} · demo hashrate {:.0} H/s · connections {}",
+                    started.elapsed().as_secs(),
+                    node.height(),
+                    s.accepted.load(Ordering::Relaxed),
+                    s.rejected.load(Ordering::Relaxed),
+                    s.blocks_found.load(Ordering::Relaxed),
+                    node.accepted_blocks(),
+                    hashes as f64 / started.elapsed().as_secs_f64(),
+                    s.connections.load(Ordering::Relaxed),
+                );
+                if args.duration.is_some_and(|d| started.elapsed() >= d) {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    pool.shutdown().await;
+    Ok(())
+}

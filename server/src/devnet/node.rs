@@ -1,0 +1,363 @@
+//! A simulated TOS node for devnet: the real node's JSON-RPC shapes (protocol.md §3) over HTTP
+//! `POST /json_rpc`, templates in the real serialization, and `submit_block` checked with TOS Hash
+//! V3 against the network target and the rules of §3.5.
+//!
+//! * Blocks come only from submissions; the difficulty follows the hashrate towards 1 s blocks
+//!   (never below the devnet minimum of 1,000).
+//! * A block on the newest tip is `Normal`; on a tip up to 3 heights back it is accepted as `Side`.
+//! * Stable height = height − 24; every 25th accepted block is orphaned when it becomes stable
+//!   (topoheight null, type `Orphaned`), so the pool's block tracking meets orphans.
+//! * WebSocket notifications are not simulated: the pool falls back to polling.
+
+use crate::rpc::{RpcError, response};
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use pool_core::address::{Address, Network};
+use pool_core::work::{BlockTemplate, MinerWork};
+use pool_core::{Difficulty, U256};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const MIN_DIFFICULTY: u64 = 1_000;
+pub const STABLE_LIMIT: u64 = 24;
+const BLOCK_TIME_MS: u64 = 1_000;
+const SIDE_DEPTH: u64 = 3;
+const REWARD: u64 = 97_486_707;
+
+#[derive(Clone, Debug)]
+struct Block {
+    hash: [u8; 32],
+    height: u64,
+    topoheight: u64,
+    timestamp_ms: u64,
+    difficulty: Difficulty,
+    kind: &'static str,
+    miner: Address,
+    nonce: u64,
+    extra_nonce: [u8; 32],
+    tips: Vec<[u8; 32]>,
+}
+
+struct Chain {
+    blocks: Vec<Block>,
+    by_hash: HashMap<[u8; 32], usize>,
+    difficulty: Difficulty,
+    accepted: u64,
+}
+
+/// The simulated node's state; cheap to clone (shared).
+#[derive(Clone)]
+pub struct DevnetNode {
+    chain: Arc<Mutex<Chain>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl DevnetNode {
+    pub fn new() -> Self {
+        let genesis = Block {
+            hash: *blake3::hash(b"tos-pool devnet genesis").as_bytes(),
+            height: 0,
+            topoheight: 0,
+            timestamp_ms: now_ms(),
+            difficulty: Difficulty::from_u64(MIN_DIFFICULTY).expect("non-zero"),
+            kind: "Normal",
+            miner: Address::normal(false, [0; 32]),
+            nonce: 0,
+            extra_nonce: [0; 32],
+            tips: vec![],
+        };
+        let mut by_hash = HashMap::new();
+        by_hash.insert(genesis.hash, 0);
+        DevnetNode {
+            chain: Arc::new(Mutex::new(Chain {
+                blocks: vec![genesis],
+                by_hash,
+                difficulty: Difficulty::from_u64(MIN_DIFFICULTY).expect("non-zero"),
+                accepted: 0,
+            })),
+        }
+    }
+
+    /// Serves `POST /json_rpc` on `addr` until the task is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        let app = Router::new().route("/json_rpc", post(handle)).with_state(self);
+        axum::serve(listener, app).await
+    }
+
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind(addr).await
+    }
+
+    /// Current height (for tests and logs).
+    pub fn height(&self) -> u64 {
+        self.lock().blocks.last().map_or(0, |b| b.height)
+    }
+
+    pub fn accepted_blocks(&self) -> u64 {
+        self.lock().accepted
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Chain> {
+        self.chain.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Dispatches one JSON-RPC call.
+    pub fn call(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        match method {
+            "get_info" => Ok(self.get_info()),
+            "get_height" => Ok(json!(self.height())),
+            "get_block_template" => self.get_block_template(params),
+            "get_miner_work" => self.get_miner_work(params),
+            "submit_block" => self.submit_block(params),
+            "get_block_by_hash" => self.get_block_by_hash(params),
+            other => Err(RpcError::new(-32601, format!("Method not found: {other}"))),
+        }
+    }
+
+    fn get_info(&self) -> Value {
+        let c = self.lock();
+        let top = c.blocks.last().expect("genesis");
+        json!({
+            "height": top.height,
+            "topoheight": top.topoheight,
+            "stableheight": top.height.saturating_sub(STABLE_LIMIT),
+            "stable_topoheight": top.topoheight.saturating_sub(STABLE_LIMIT),
+            "pruned_topoheight": null,
+            "top_block_hash": hex::encode(top.hash),
+            "difficulty": c.difficulty.to_string(),
+            "block_time_target": BLOCK_TIME_MS,
+            "average_block_time": BLOCK_TIME_MS,
+            "block_reward": REWARD,
+            "dev_reward": REWARD / 10,
+            "miner_reward": REWARD - REWARD / 10,
+            "mempool_size": 0,
+            "version": "tos-pool-devnet",
+            "network": "Dev",
+            "block_version": 0,
+        })
+    }
+
+    fn address(params: &Value) -> Result<Address, RpcError> {
+        let s = params
+            .get("address")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("address required"))?;
+        Address::parse_normal(s, Network::Devnet)
+            .map_err(|e| RpcError::invalid_params(format!("Invalid address: {e}")))
+    }
+
+    fn template_for(&self, miner: &Address) -> (BlockTemplate, Difficulty) {
+        let c = self.lock();
+        let top = c.blocks.last().expect("genesis");
+        let mut extra_nonce = [0u8; 32];
+        extra_nonce.copy_from_slice(&rand::random::<[u8; 32]>());
+        let t = BlockTemplate {
+            version: 0,
+            height: top.height + 1,
+            timestamp_ms: now_ms().max(top.timestamp_ms),
+            nonce: 0,
+            extra_nonce,
+            tips: vec![top.hash],
+            txs: vec![],
+            miner_key: miner.key,
+            vrf: Some(None),
+        };
+        (t, c.difficulty)
+    }
+
+    fn get_block_template(&self, params: &Value) -> Result<Value, RpcError> {
+        let miner = Self::address(params)?;
+        let (t, d) = self.template_for(&miner);
+        let topo = self.lock().blocks.last().map_or(0, |b| b.topoheight);
+        Ok(
+            json!({ "template": t.to_hex(), "algorithm": "tos/v3", "height": t.height, "topoheight": topo + 1, "difficulty": d.to_string() }),
+        )
+    }
+
+    fn get_miner_work(&self, params: &Value) -> Result<Value, RpcError> {
+        let hex = params
+            .get("template")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("template required"))?;
+        let mut t = BlockTemplate::from_hex(hex).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+        if params.get("address").is_some() {
+            t.miner_key = Self::address(params)?.key;
+        }
+        let d = self.lock().difficulty;
+        Ok(
+            json!({ "algorithm": "tos/v3", "miner_work": t.miner_work().to_hex(), "height": t.height, "difficulty": d.to_string(), "topoheight": t.height }),
+        )
+    }
+
+    fn submit_block(&self, params: &Value) -> Result<Value, RpcError> {
+        let hex = params
+            .get("block_template")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("block_template required"))?;
+        let mut t = BlockTemplate::from_hex(hex)
+            .map_err(|e| RpcError::invalid_params(format!("Invalid block template: {e}")))?;
+        if let Some(mw) = params.get("miner_work").and_then(Value::as_str) {
+            let w = MinerWork::from_hex(mw)
+                .map_err(|e| RpcError::invalid_params(format!("Invalid miner work: {e}")))?;
+            // As the node does: copy timestamp, nonce, extra nonce and miner key; ignore the work hash.
+            t.timestamp_ms = w.timestamp_ms();
+            t.nonce = w.nonce();
+            t.extra_nonce = w.extra_nonce();
+            t.miner_key = w.miner_key();
+        }
+        let header = t.miner_work();
+        let hash = header.block_id();
+        let mut c = self.lock();
+        if c.by_hash.contains_key(&hash) {
+            return Err(RpcError::new(200 + 6, "Block is already in chain"));
+        }
+        let [parent_hash] = t.tips[..] else {
+            return Err(RpcError::new(200 + 3, "Invalid tips count"));
+        };
+        let Some(&parent_i) = c.by_hash.get(&parent_hash) else {
+            return Err(RpcError::new(200 + 4, "Invalid tip: unknown block"));
+        };
+        let parent = c.blocks[parent_i].clone();
+        let top = c.blocks.last().expect("genesis").clone();
+        if parent.height + 1 != t.height {
+            return Err(RpcError::new(
+                200 + 5,
+                format!("Invalid block height {} for parent height {}", t.height, parent.height),
+            ));
+        }
+        if top.height > parent.height + SIDE_DEPTH {
+            return Err(RpcError::new(200 + 7, "Block height is below the stable height"));
+        }
+        let now = now_ms();
+        if t.timestamp_ms < parent.timestamp_ms {
+            return Err(RpcError::new(200 + 8, format!("Timestamp {} is less than parent", t.timestamp_ms)));
+        }
+        if t.timestamp_ms > now + 2_000 {
+            return Err(RpcError::new(
+                200 + 9,
+                format!("Timestamp {} is greater than current time {now}", t.timestamp_ms),
+            ));
+        }
+        // Difficulty at the tips: the current difficulty if on the top, the parent's otherwise.
+        let difficulty = if parent.hash == top.hash { c.difficulty } else { parent.difficulty };
+        let pow = pool_core::hash::tos_hash_v3(header.as_bytes());
+        if !difficulty.target().is_met_by(&pow) {
+            return Err(RpcError::new(200 + 10, "Invalid difficulty"));
+        }
+        let miner = Address::normal(false, t.miner_key);
+        let kind = if parent.hash == top.hash { "Normal" } else { "Side" };
+        let block = Block {
+            hash,
+            height: t.height,
+            topoheight: top.topoheight + 1,
+            timestamp_ms: t.timestamp_ms,
+            difficulty,
+            kind,
+            miner,
+            nonce: t.nonce,
+            extra_nonce: t.extra_nonce,
+            tips: t.tips.clone(),
+        };
+        if kind == "Normal" {
+            // Retarget towards 1 s blocks: d' = d × 1000 / elapsed, within ×2 / ÷2.
+            let elapsed = t
+                .timestamp_ms
+                .saturating_sub(parent.timestamp_ms)
+                .clamp(BLOCK_TIME_MS / 2, BLOCK_TIME_MS * 2);
+            let next = c
+                .difficulty
+                .value()
+                .checked_mul_u64(BLOCK_TIME_MS)
+                .unwrap_or(U256::MAX)
+                .div_rem_u64(elapsed)
+                .expect("non-zero")
+                .0;
+            c.difficulty = Difficulty::new(next.max(U256::from_u64(MIN_DIFFICULTY))).expect("non-zero");
+        }
+        let index = c.blocks.len();
+        c.by_hash.insert(hash, index);
+        c.blocks.push(block);
+        c.accepted += 1;
+        // Keep the simulated chain bounded (about an hour of blocks).
+        if c.blocks.len() > 5_000 {
+            let drop = c.blocks.len() - 4_000;
+            c.blocks.drain(..drop);
+            c.by_hash = c.blocks.iter().enumerate().map(|(i, b)| (b.hash, i)).collect();
+        }
+        tracing::debug!(height = t.height, kind, hash = %hex::encode(hash), "devnet node accepted a block");
+        Ok(json!(true))
+    }
+
+    fn get_block_by_hash(&self, params: &Value) -> Result<Value, RpcError> {
+        let h = params
+            .get("hash")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("hash required"))?;
+        let hash: [u8; 32] =
+            pool_core::hexutil::decode_array(h).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+        let c = self.lock();
+        let Some(&i) = c.by_hash.get(&hash) else {
+            return Err(RpcError::new(-32004, "Block not found"));
+        };
+        let b = &c.blocks[i];
+        let top = c.blocks.last().expect("genesis");
+        // Every 25th block is orphaned once it is stable.
+        let orphaned = b.height % 25 == 0 && b.height + STABLE_LIMIT <= top.height;
+        let reward = match b.kind {
+            "Side" => REWARD * 30 / 100,
+            _ => REWARD,
+        };
+        Ok(json!({
+            "hash": hex::encode(b.hash),
+            "topoheight": if orphaned { Value::Null } else { json!(b.topoheight) },
+            "block_type": if orphaned { "Orphaned" } else { b.kind },
+            "difficulty": b.difficulty.to_string(),
+            "reward": if orphaned { Value::Null } else { json!(reward) },
+            "miner_reward": if orphaned { Value::Null } else { json!(reward - reward / 10) },
+            "dev_reward": if orphaned { Value::Null } else { json!(reward / 10) },
+            "total_fees": if params.get("include_txs").and_then(Value::as_bool).unwrap_or(false) { json!(0) } else { Value::Null },
+            "cumulative_difficulty": b.difficulty.to_string(),
+            "total_size_in_bytes": 125,
+            "version": 0,
+            "tips": b.tips.iter().map(hex::encode).collect::<Vec<_>>(),
+            "timestamp": b.timestamp_ms,
+            "height": b.height,
+            "nonce": b.nonce,
+            "extra_nonce": hex::encode(b.extra_nonce),
+            "miner": b.miner.to_string(),
+            "txs_hashes": [],
+        }))
+    }
+}
+
+impl Default for DevnetNode {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+async fn handle(State(node): State<DevnetNode>, body: axum::body::Bytes) -> Json<Value> {
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return Json(response(&Value::Null, Err(RpcError::new(-32700, "Parse error"))));
+    };
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    if req.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Json(response(&id, Err(RpcError::new(-32600, "Invalid JSON-RPC version"))));
+    }
+    let Some(method) = req.get("method").and_then(Value::as_str) else {
+        return Json(response(&id, Err(RpcError::new(-32600, "Invalid request"))));
+    };
+    let params = req.get("params").cloned().unwrap_or(Value::Null);
+    if params.as_object().is_some_and(|o| o.is_empty()) {
+        return Json(response(&id, Err(RpcError::new(-32602, "Unexpected parameters"))));
+    }
+    // Hashing a submitted block takes ~20 µs: fine on the async thread for a devnet.
+    Json(response(&id, node.call(method, &params)))
+}

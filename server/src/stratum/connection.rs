@@ -1,0 +1,320 @@
+//! One miner connection: the tosminer state machine (protocol.md §2.2), its work and vardiff, and
+//! the share path — cheap checks, then the pipeline, then the network target first (a block is
+//! submitted to every node at once), then the share target. The miner hears a verdict only after
+//! it exists.
+
+use super::Context;
+use crate::jobs::now_ms;
+use futures::StreamExt;
+use pool_core::address::Address;
+use pool_core::jobs::{ConnectionWork, Freshness, IssuedWork, Job, PrecheckError};
+use pool_core::stratum::{self, MAX_LINE, Method, Request, StratumError};
+use pool_core::vardiff::Vardiff;
+use pool_core::{Difficulty, ShareCheck};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+
+/// tosminer drops a notify that arrives before its devices exist: send it again this much later.
+const RESEND_AFTER_AUTHORIZE: Duration = Duration::from_millis(1500);
+
+struct Miner {
+    address: Address,
+    worker: String,
+}
+
+struct Conn {
+    ctx: Arc<Context>,
+    id: u64,
+    peer: SocketAddr,
+    out: BufWriter<OwnedWriteHalf>,
+    subscribed: bool,
+    miner: Option<Miner>,
+    work: ConnectionWork,
+    vardiff: Vardiff,
+    /// The job last sent (to re-issue on a difficulty change) and when.
+    current_job: Option<Arc<Job>>,
+    last_notify_ms: u64,
+    resend_at: Option<tokio::time::Instant>,
+    last_notify_line: String,
+}
+
+/// Checks a worker name: 1–32 of `A-Z a-z 0-9 _ -`.
+fn valid_worker(w: &str) -> bool {
+    (1..=32).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub async fn run(stream: TcpStream, peer: SocketAddr, id: u64, ctx: Arc<Context>) {
+    let (read, write) = stream.into_split();
+    let mut lines = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
+    let now = now_ms();
+    let mut conn = Conn {
+        work: ConnectionWork::new(ctx.epoch_ms, ctx.config.instance_id, id, 8),
+        vardiff: Vardiff::new(ctx.config.vardiff.clone(), ctx.config.start_difficulty, now),
+        ctx: ctx.clone(),
+        id,
+        peer,
+        out: BufWriter::new(write),
+        subscribed: false,
+        miner: None,
+        current_job: None,
+        last_notify_ms: 0,
+        resend_at: None,
+        last_notify_line: String::new(),
+    };
+    tracing::debug!(%peer, id, "connection opened");
+    let mut latest = ctx.jobs.latest.clone();
+    let mut shutdown = ctx.shutdown.clone();
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut got_first = false;
+    let first_deadline = tokio::time::Instant::now() + ctx.config.first_message_timeout;
+    let mut idle_deadline = tokio::time::Instant::now() + ctx.config.idle_timeout;
+    loop {
+        let deadline = if got_first { idle_deadline } else { first_deadline };
+        let resend = conn.resend_at;
+        let step = tokio::select! {
+            line = lines.next() => match line {
+                Some(Ok(line)) => {
+                    got_first = true;
+                    idle_deadline = tokio::time::Instant::now() + ctx.config.idle_timeout;
+                    conn.on_line(&line).await
+                }
+                Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                    let _ = conn.send(&stratum::error_reply(&Value::Null, StratumError::TooLarge)).await;
+                    tracing::warn!(%peer, limit = MAX_LINE, "line too long; disconnecting");
+                    Err(())
+                }
+                Some(Err(LinesCodecError::Io(_))) | None => Err(()),
+            },
+            _ = latest.changed() => {
+                let job = latest.borrow_and_update().clone();
+                match job {
+                    Some(job) if conn.miner.is_some() => conn.send_job(&job).await,
+                    _ => Ok(()),
+                }
+            }
+            _ = tick.tick() => conn.on_tick().await,
+            _ = async { tokio::time::sleep_until(resend.expect("guarded")).await }, if resend.is_some() => {
+                conn.resend_at = None;
+                let line = conn.last_notify_line.clone();
+                conn.send(&line).await
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::debug!(%peer, "connection silent too long; closing");
+                Err(())
+            }
+            _ = shutdown.changed() => {
+                let _ = conn.send(&stratum::reconnect()).await;
+                Err(())
+            }
+        };
+        if step.is_err() {
+            break;
+        }
+    }
+    tracing::debug!(%peer, id, "connection closed");
+}
+
+impl Conn {
+    async fn send(&mut self, line: &str) -> Result<(), ()> {
+        self.out.write_all(line.as_bytes()).await.map_err(|_| ())?;
+        self.out.flush().await.map_err(|_| ())
+    }
+
+    async fn reply(&mut self, id: &Value, result: Result<Value, StratumError>) -> Result<(), ()> {
+        let line = match result {
+            Ok(v) => stratum::result_reply(id, v),
+            Err(e) => stratum::error_reply(id, e),
+        };
+        self.send(&line).await
+    }
+
+    async fn on_line(&mut self, line: &str) -> Result<(), ()> {
+        let req = match Request::parse(line) {
+            Ok(r) => r,
+            Err(e) => return self.send(&e.reply()).await,
+        };
+        match req.method {
+            Method::Subscribe { .. } => {
+                self.subscribed = true;
+                let sid = format!("{:x}", self.id);
+                self.send(&stratum::subscribe_reply(&req.id, &sid, "00000000")).await?;
+                let d = self.effective_difficulty(None);
+                self.send(&stratum::set_difficulty(&d)).await
+            }
+            Method::Authorize { user, eth_proxy, .. } => self.authorize(&req.id, &user, eth_proxy).await,
+            Method::Submit { job_id, nonce, .. } => self.submit(&req.id, &job_id, &nonce).await,
+            Method::Ping => self.reply(&req.id, Ok(json!("pong"))).await,
+            Method::Unknown(_) => self.reply(&req.id, Err(StratumError::MethodNotFound)).await,
+        }
+    }
+
+    async fn authorize(&mut self, id: &Value, user: &str, eth_proxy: bool) -> Result<(), ()> {
+        if !self.subscribed && !eth_proxy {
+            return self.reply(id, Err(StratumError::NotSubscribed)).await;
+        }
+        let (addr, worker) = user.split_once('.').unwrap_or((user, "default"));
+        let address = match Address::parse_normal(addr, self.ctx.config.network) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::info!(peer = %self.peer, %addr, error = %e, "authorize refused: bad address");
+                return self
+                    .send(&stratum::error_reply_with(
+                        id,
+                        StratumError::InvalidAddress,
+                        &format!("Invalid TOS address: {e}"),
+                    ))
+                    .await;
+            }
+        };
+        if !valid_worker(worker) {
+            return self.reply(id, Err(StratumError::InvalidWorker)).await;
+        }
+        self.subscribed = true;
+        tracing::info!(peer = %self.peer, address = %address, worker, "miner authorized");
+        self.miner = Some(Miner { address, worker: worker.to_owned() });
+        self.reply(id, Ok(json!(true))).await?;
+        let job = self.ctx.jobs.latest.borrow().clone();
+        if let Some(job) = job {
+            self.send_job(&job).await?;
+            self.resend_at = Some(tokio::time::Instant::now() + RESEND_AFTER_AUTHORIZE);
+        }
+        Ok(())
+    }
+
+    /// The connection's difficulty, capped at the network difficulty (a share can never need more
+    /// work than a block).
+    fn effective_difficulty(&self, job: Option<&Job>) -> Difficulty {
+        let d = self.vardiff.difficulty();
+        match job.or(self.current_job.as_deref()) {
+            Some(j) => d.min(j.template.network_difficulty),
+            None => d,
+        }
+    }
+
+    /// Sends `job` as fresh work: a new header for this connection, at its current difficulty.
+    async fn send_job(&mut self, job: &Arc<Job>) -> Result<(), ()> {
+        let d = self.effective_difficulty(Some(job));
+        let (job_id, work) = self.work.issue(job, d);
+        let line = stratum::notify(
+            &job_id,
+            &work.header.to_hex(),
+            &work.target.to_hex64(),
+            job.template.height,
+            job.clean,
+        );
+        self.current_job = Some(job.clone());
+        self.last_notify_ms = now_ms();
+        self.last_notify_line = line.clone();
+        self.send(&line).await
+    }
+
+    async fn on_tick(&mut self) -> Result<(), ()> {
+        if self.miner.is_none() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let retarget = self.vardiff.on_tick(now);
+        let stale = now.saturating_sub(self.last_notify_ms) >= self.ctx.config.job_refresh.as_millis() as u64;
+        if retarget.is_some() || stale {
+            if let Some(d) = retarget {
+                let d = self.effective_difficulty(None).min(d);
+                self.send(&stratum::set_difficulty(&d)).await?;
+            }
+            let job = self.ctx.jobs.latest.borrow().clone().or_else(|| self.current_job.clone());
+            if let Some(job) = job {
+                self.send_job(&job).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn submit(&mut self, id: &Value, job_id: &str, nonce_hex: &str) -> Result<(), ()> {
+        // 1. Authorized?
+        if self.miner.is_none() {
+            return self.reply(id, Err(StratumError::Unauthorized)).await;
+        }
+        // 2. Nonce well formed (16 hex)?
+        let Some(nonce) = stratum::parse_nonce(nonce_hex) else {
+            return self.reply(id, Err(StratumError::InvalidParams)).await;
+        };
+        // 3. Job known to this connection, nonce not used before?
+        let work: IssuedWork = match self.work.precheck(job_id, nonce) {
+            Ok(w) => w,
+            Err(PrecheckError::UnknownJob) => return self.reject(id, StratumError::JobNotFound).await,
+            Err(PrecheckError::Duplicate) => return self.reject(id, StratumError::Duplicate).await,
+        };
+        // 4. Freshness of the underlying template.
+        let freshness = {
+            let store = self.ctx.jobs.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.lookup(&work.job.id, now_ms()).map_or(Freshness::Stale, |(_, f)| f)
+        };
+        // 5. Verify (batched). Stale shares are hashed too: one may be a block.
+        let header = work.header.with_nonce_bytes(nonce);
+        let template = work.job.template.clone();
+        let check = ShareCheck { header, share_target: work.target, network_target: template.network_target };
+        let Ok(verdict) = self.ctx.pipeline.verify(check).await else {
+            return Err(());
+        };
+        // 6. Network target first.
+        if verdict.meets_network {
+            self.ctx.stats.blocks_found.fetch_add(1, Ordering::Relaxed);
+            let miner = self.miner.as_ref().expect("authorized");
+            tracing::info!(
+                height = template.height,
+                block = %hex::encode(header.block_id()),
+                finder = %miner.address,
+                worker = %miner.worker,
+                "BLOCK FOUND; submitting to every node"
+            );
+            let ctx = self.ctx.clone();
+            let template_hex = template.template_hex.clone();
+            tokio::spawn(async move {
+                let r = ctx.upstreams.submit_block(&template_hex, &header.to_hex()).await;
+                if r.accepted.is_empty() {
+                    tracing::error!(errors = ?r.rejected, "block rejected by every node");
+                } else {
+                    ctx.stats.blocks_accepted.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(nodes = ?r.accepted, rejected = r.rejected.len(), "block accepted");
+                }
+                ctx.jobs.refresh_now.notify_one();
+            });
+        }
+        // 7. Then the share target (a block always counts as a share).
+        if !(verdict.meets_share || verdict.meets_network) {
+            return self.reject(id, StratumError::LowDifficulty).await;
+        }
+        if freshness == Freshness::Stale && !verdict.meets_network {
+            return self.reject(id, StratumError::JobNotFound).await;
+        }
+        self.ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
+        self.ctx
+            .stats
+            .accepted_difficulty
+            .fetch_add(work.difficulty.value().to_u64().unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.reply(id, Ok(json!(true))).await?;
+        // Vardiff: a change goes out as set_difficulty + a new job with the new target; shares on
+        // the previous job (and its difficulty) stay valid until the miner switches.
+        if let Some(d) = self.vardiff.on_share(now_ms()) {
+            let job = self.ctx.jobs.latest.borrow().clone().or_else(|| self.current_job.clone());
+            if let Some(job) = job {
+                let d = d.min(job.template.network_difficulty);
+                self.send(&stratum::set_difficulty(&d)).await?;
+                self.send_job(&job).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reject(&mut self, id: &Value, e: StratumError) -> Result<(), ()> {
+        self.ctx.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(peer = %self.peer, code = e.code(), "share rejected: {e}");
+        self.reply(id, Err(e)).await
+    }
+}

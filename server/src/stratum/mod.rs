@@ -1,0 +1,157 @@
+//! The Stratum server: the accept loop and per-IP limits here, one task per connection in
+//! [`connection`]. Shutdown sends `client.reconnect` to every miner.
+
+mod connection;
+
+use crate::jobs::Jobs;
+use crate::node::Upstreams;
+use crate::pipeline::SharePipeline;
+use pool_core::Difficulty;
+use pool_core::address::Network;
+use pool_core::vardiff::VardiffConfig;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Settings of the Stratum front end.
+#[derive(Clone, Debug)]
+pub struct StratumConfig {
+    pub network: Network,
+    /// Distinguishes pool instances sharing a database (goes into every header).
+    pub instance_id: u8,
+    pub start_difficulty: Difficulty,
+    pub vardiff: VardiffConfig,
+    pub max_connections_per_ip: usize,
+    /// A connection must send its first line within this time.
+    pub first_message_timeout: Duration,
+    /// A connection silent for this long is closed.
+    pub idle_timeout: Duration,
+    /// A job is re-sent at least this often.
+    pub job_refresh: Duration,
+}
+
+impl Default for StratumConfig {
+    fn default() -> Self {
+        StratumConfig {
+            network: Network::Mainnet,
+            instance_id: 0,
+            start_difficulty: Difficulty::from_u64(10_000).expect("non-zero"),
+            vardiff: VardiffConfig::default(),
+            max_connections_per_ip: 256,
+            first_message_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(600),
+            job_refresh: Duration::from_secs(25),
+        }
+    }
+}
+
+/// Pool-wide share counters.
+#[derive(Default)]
+pub struct Stats {
+    pub accepted: AtomicU64,
+    pub accepted_difficulty: AtomicU64,
+    pub rejected: AtomicU64,
+    pub blocks_found: AtomicU64,
+    pub blocks_accepted: AtomicU64,
+    pub connections: AtomicU64,
+}
+
+/// What every connection task shares.
+pub struct Context {
+    pub config: StratumConfig,
+    pub jobs: Jobs,
+    pub pipeline: SharePipeline,
+    pub upstreams: Upstreams,
+    pub epoch_ms: u64,
+    pub stats: Stats,
+    next_connection: AtomicU64,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Context {
+    pub fn new(
+        config: StratumConfig,
+        jobs: Jobs,
+        pipeline: SharePipeline,
+        upstreams: Upstreams,
+        epoch_ms: u64,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        Arc::new(Context {
+            config,
+            jobs,
+            pipeline,
+            upstreams,
+            epoch_ms,
+            stats: Stats::default(),
+            next_connection: AtomicU64::new(1),
+            per_ip: Mutex::new(HashMap::new()),
+            shutdown,
+        })
+    }
+}
+
+/// Releases the per-IP slot when a connection ends, however it ends.
+struct IpSlot {
+    ctx: Arc<Context>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut m = self.ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+        self.ctx.stats.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Accepts connections until shutdown.
+pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
+    let mut shutdown = ctx.shutdown.clone();
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let slot = {
+            let mut m = ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(peer.ip()).or_default();
+            if *n >= ctx.config.max_connections_per_ip {
+                tracing::warn!(%peer, limit = ctx.config.max_connections_per_ip, "per-IP connection limit reached; refusing");
+                continue;
+            }
+            *n += 1;
+            IpSlot { ctx: ctx.clone(), ip: peer.ip() }
+        };
+        ctx.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let id = ctx.next_connection.fetch_add(1, Ordering::Relaxed);
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = stream.set_nodelay(true);
+            connection::run(stream, peer, id, ctx).await;
+        });
+    }
+}
+
+/// Binds the Stratum port.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
