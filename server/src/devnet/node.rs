@@ -309,7 +309,7 @@ impl DevnetNode {
         let b = &c.blocks[i];
         let top = c.blocks.last().expect("genesis");
         // Every 25th block is orphaned once it is stable.
-        let orphaned = b.height % 25 == 0 && b.height + STABLE_LIMIT <= top.height;
+        let orphaned = b.height.is_multiple_of(25) && b.height + STABLE_LIMIT <= top.height;
         let reward = match b.kind {
             "Side" => REWARD * 30 / 100,
             _ => REWARD,
