@@ -95,8 +95,12 @@ impl Miner {
     }
 
     fn send(&mut self, line: &str) {
-        self.writer.write_all(line.as_bytes()).unwrap();
-        self.writer.write_all(b"\n").unwrap();
+        assert!(self.try_send(line), "the pool closed the connection");
+    }
+
+    /// Sends a line; false if the pool has closed the connection.
+    fn try_send(&mut self, line: &str) -> bool {
+        self.writer.write_all(format!("{line}\n").as_bytes()).is_ok()
     }
 
     /// The next raw line (None at EOF).
@@ -296,10 +300,12 @@ fn node_down_then_back() {
     // No node: no job yet, but the connection stays up (a ping is answered).
     assert_eq!(m.call(3, "mining.ping", json!([]))["result"], "pong");
     assert!(m.notifications.iter().all(|n| n["method"] != "mining.notify"));
-    // The node comes up on the configured port: work flows.
+    // The node comes up on the configured port: work flows, and the first job is sent twice
+    // (tosminer drops a job that arrives before its devices have started).
     let (_node, _) = node(&format!("127.0.0.1:{port}"));
     let n = m.notify();
     assert_eq!(n["params"][2], Difficulty::from_u64(1000).unwrap().target().to_hex64());
+    assert_eq!(m.notify(), n);
 }
 
 #[test]
@@ -326,4 +332,29 @@ fn two_nodes_one_dead() {
         assert!(Instant::now() < deadline, "the live node never got the block");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn junk_submitters_are_banned_and_refused() {
+    let (_node, url) = node("127.0.0.1:0");
+    let (_pool, addr) = pool(&[&url], "1000");
+    let mut m = Miner::connect(addr);
+    m.call(1, "mining.subscribe", json!(["tosminer/1.0.0"]));
+    assert_eq!(m.call(2, "mining.authorize", json!([miner_login("rig1"), "x"]))["result"], true);
+    let n = m.notify();
+    let job = n["params"][0].as_str().unwrap().to_owned();
+    // 50 shares, all the same nonce after the first: duplicates are invalid (stale would not count).
+    let mut banned_after = None;
+    for i in 0..60u64 {
+        let sent = m.try_send(&json!({"id": 100 + i, "method": "mining.submit", "params": [miner_login("rig1"), job, "00000000", "00000000000000aa"]}).to_string());
+        if !sent || m.line().is_none() {
+            banned_after = Some(i);
+            break;
+        }
+    }
+    assert!(banned_after.is_some_and(|i| i >= 49), "banned after the 50-share window: {banned_after:?}");
+    // The IP is refused from now on: the connection closes without a reply.
+    let mut again = Miner::connect(addr);
+    let _ = again.try_send(r#"{"id":1,"method":"mining.subscribe","params":["tosminer/1.0.0"]}"#);
+    assert_eq!(again.line(), None);
 }

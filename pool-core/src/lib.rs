@@ -10,6 +10,7 @@
 //! | [`difficulty`] | the node's exact difficulty ↔ target rule |
 //! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
 //! | [`jobs`] | job store, freshness rules, unique per-connection headers, duplicate detection |
+//! | [`policy`] | abuse protection: submit rate limit, invalid-ratio bans that expire (stale never counts) |
 //! | [`vardiff`] | per-connection difficulty aiming at 10–20 shares/min |
 //! | [`address`] | TOS bech32 addresses: parse, validate, encode |
 //! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod hash;
 pub mod hexutil;
 pub mod jobs;
+pub mod policy;
 pub mod stratum;
 pub mod u256;
 pub mod vardiff;

@@ -8,6 +8,7 @@ use crate::jobs::now_ms;
 use futures::StreamExt;
 use pool_core::address::Address;
 use pool_core::jobs::{ConnectionWork, Freshness, IssuedWork, Job, PrecheckError};
+use pool_core::policy::{ShareOutcome, SubmitLimiter};
 use pool_core::stratum::{self, MAX_LINE, Method, Request, StratumError};
 use pool_core::vardiff::Vardiff;
 use pool_core::{Difficulty, ShareCheck};
@@ -42,7 +43,12 @@ struct Conn {
     current_job: Option<Arc<Job>>,
     last_notify_ms: u64,
     resend_at: Option<tokio::time::Instant>,
+    /// Set at authorize: the first job sent afterwards (now, or when the first template arrives)
+    /// is sent again a moment later.
+    resend_first_job: bool,
     last_notify_line: String,
+    limiter: SubmitLimiter,
+    malformed: u32,
 }
 
 /// Checks a worker name: 1–32 of `A-Z a-z 0-9 _ -`.
@@ -66,7 +72,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, id: u64, ctx: Arc<Context>
         current_job: None,
         last_notify_ms: 0,
         resend_at: None,
+        resend_first_job: false,
         last_notify_line: String::new(),
+        limiter: SubmitLimiter::new(ctx.config.submit_burst, ctx.config.submit_per_second, now),
+        malformed: 0,
     };
     tracing::debug!(%peer, id, "connection opened");
     let mut latest = ctx.jobs.latest.clone();
@@ -94,8 +103,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, id: u64, ctx: Arc<Context>
             },
             _ = latest.changed() => {
                 let job = latest.borrow_and_update().clone();
+                // The job authorize already sent may still show as unseen here: skip it.
+                let already_sent = |j: &Arc<Job>| conn.current_job.as_ref().is_some_and(|c| Arc::ptr_eq(c, j));
                 match job {
-                    Some(job) if conn.miner.is_some() => conn.send_job(&job).await,
+                    Some(job) if conn.miner.is_some() && !already_sent(&job) => conn.send_job(&job).await,
                     _ => Ok(()),
                 }
             }
@@ -138,7 +149,16 @@ impl Conn {
     async fn on_line(&mut self, line: &str) -> Result<(), ()> {
         let req = match Request::parse(line) {
             Ok(r) => r,
-            Err(e) => return self.send(&e.reply()).await,
+            Err(e) => {
+                self.send(&e.reply()).await?;
+                self.malformed += 1;
+                if self.malformed > self.ctx.config.malformed_limit {
+                    tracing::warn!(peer = %self.peer, "too many malformed lines; banning the IP and disconnecting");
+                    self.ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).ban(self.peer.ip(), now_ms());
+                    return Err(());
+                }
+                return Ok(());
+            }
         };
         match req.method {
             Method::Subscribe { .. } => {
@@ -180,12 +200,12 @@ impl Conn {
         tracing::info!(peer = %self.peer, address = %address, worker, "miner authorized");
         self.miner = Some(Miner { address, worker: worker.to_owned() });
         self.reply(id, Ok(json!(true))).await?;
+        self.resend_first_job = true;
         let job = self.ctx.jobs.latest.borrow().clone();
-        if let Some(job) = job {
-            self.send_job(&job).await?;
-            self.resend_at = Some(tokio::time::Instant::now() + RESEND_AFTER_AUTHORIZE);
+        match job {
+            Some(job) => self.send_job(&job).await,
+            None => Ok(()), // no template yet: the first one is sent (twice) when it arrives
         }
-        Ok(())
     }
 
     /// The connection's difficulty, capped at the network difficulty (a share can never need more
@@ -212,6 +232,9 @@ impl Conn {
         self.current_job = Some(job.clone());
         self.last_notify_ms = now_ms();
         self.last_notify_line = line.clone();
+        if std::mem::take(&mut self.resend_first_job) {
+            self.resend_at = Some(tokio::time::Instant::now() + RESEND_AFTER_AUTHORIZE);
+        }
         self.send(&line).await
     }
 
@@ -240,9 +263,12 @@ impl Conn {
         if self.miner.is_none() {
             return self.reply(id, Err(StratumError::Unauthorized)).await;
         }
+        if !self.limiter.allow(now_ms()) {
+            return self.reply(id, Err(StratumError::RateLimited)).await;
+        }
         // 2. Nonce well formed (16 hex)?
         let Some(nonce) = stratum::parse_nonce(nonce_hex) else {
-            return self.reply(id, Err(StratumError::InvalidParams)).await;
+            return self.reject(id, StratumError::InvalidParams).await;
         };
         // 3. Job known to this connection, nonce not used before?
         let work: IssuedWork = match self.work.precheck(job_id, nonce) {
@@ -293,6 +319,7 @@ impl Conn {
         if freshness == Freshness::Stale && !verdict.meets_network {
             return self.reject(id, StratumError::JobNotFound).await;
         }
+        self.judge(ShareOutcome::Valid)?;
         self.ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
         self.ctx
             .stats
@@ -315,6 +342,20 @@ impl Conn {
     async fn reject(&mut self, id: &Value, e: StratumError) -> Result<(), ()> {
         self.ctx.stats.rejected.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(peer = %self.peer, code = e.code(), "share rejected: {e}");
-        self.reply(id, Err(e)).await
+        self.reply(id, Err(e)).await?;
+        let outcome =
+            if e == StratumError::JobNotFound { ShareOutcome::Stale } else { ShareOutcome::Invalid };
+        self.judge(outcome)
+    }
+
+    /// Feeds the ban list; a ban ends the connection (the IP is refused until it expires).
+    fn judge(&mut self, outcome: ShareOutcome) -> Result<(), ()> {
+        let banned =
+            self.ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).record(self.peer.ip(), outcome, now_ms());
+        if banned {
+            tracing::warn!(peer = %self.peer, "invalid-share ratio too high; IP banned");
+            return Err(());
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use crate::node::Upstreams;
 use crate::pipeline::SharePipeline;
 use pool_core::Difficulty;
 use pool_core::address::Network;
+use pool_core::policy::{BanConfig, BanList};
 use pool_core::vardiff::VardiffConfig;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +33,12 @@ pub struct StratumConfig {
     pub idle_timeout: Duration,
     /// A job is re-sent at least this often.
     pub job_refresh: Duration,
+    /// Submits a connection may send at once, and per second sustained.
+    pub submit_burst: u64,
+    pub submit_per_second: u64,
+    /// Malformed lines tolerated per connection before its IP is banned.
+    pub malformed_limit: u32,
+    pub bans: BanConfig,
 }
 
 impl Default for StratumConfig {
@@ -45,6 +52,10 @@ impl Default for StratumConfig {
             first_message_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(600),
             job_refresh: Duration::from_secs(25),
+            submit_burst: 100,
+            submit_per_second: 20,
+            malformed_limit: 5,
+            bans: BanConfig::default(),
         }
     }
 }
@@ -58,6 +69,7 @@ pub struct Stats {
     pub blocks_found: AtomicU64,
     pub blocks_accepted: AtomicU64,
     pub connections: AtomicU64,
+    pub refused_banned: AtomicU64,
 }
 
 /// What every connection task shares.
@@ -70,6 +82,7 @@ pub struct Context {
     pub stats: Stats,
     next_connection: AtomicU64,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    pub bans: Mutex<BanList>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -83,6 +96,7 @@ impl Context {
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         Arc::new(Context {
+            bans: Mutex::new(BanList::new(config.bans.clone())),
             config,
             jobs,
             pipeline,
@@ -130,6 +144,11 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
             },
             _ = shutdown.changed() => return,
         };
+        if ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).is_banned(peer.ip(), crate::jobs::now_ms()) {
+            ctx.stats.refused_banned.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, "refusing a banned IP");
+            continue;
+        }
         let slot = {
             let mut m = ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
             let n = m.entry(peer.ip()).or_default();
