@@ -23,6 +23,25 @@ impl Drop for Proc {
 
 /// Spawns `tos-pool ARGS` and waits for a stdout line starting with `marker`; returns the rest.
 fn spawn(args: &[&str], marker: &str) -> (Proc, String) {
+    let (p, rx) = spawn_lines(args);
+    let found = wait_for(&rx, marker);
+    (p, found)
+}
+
+/// The rest of the next stdout line starting with `marker`.
+fn wait_for(rx: &mpsc::Receiver<String>, marker: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("the process never printed {marker:?}"));
+        if let Some(rest) = line.strip_prefix(marker) {
+            return rest.to_owned();
+        }
+    }
+}
+
+/// Spawns `tos-pool ARGS`; every stdout line arrives on the receiver.
+fn spawn_lines(args: &[&str]) -> (Proc, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tos-pool"))
         .args(args)
         .env("TOS_POOL_VERIFIER", "cpu")
@@ -32,16 +51,12 @@ fn spawn(args: &[&str], marker: &str) -> (Proc, String) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
-    let marker = marker.to_owned();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(&marker) {
-                let _ = tx.send(rest.to_owned());
-            }
+            let _ = tx.send(line);
         }
     });
-    let found = rx.recv_timeout(Duration::from_secs(60)).expect("the process printed its address");
-    (Proc(child), found)
+    (Proc(child), rx)
 }
 
 fn node(rpc: &str) -> (Proc, String) {
@@ -59,6 +74,17 @@ fn miner_login(worker: &str) -> String {
 }
 
 fn pool(node_urls: &[&str], start_difficulty: &str) -> (Proc, SocketAddr) {
+    let (p, rx, _) = pool_with(node_urls, start_difficulty, "");
+    let addr = wait_for(&rx, "stratum listening on ");
+    (p, addr.trim().parse().unwrap())
+}
+
+/// A pool with `extra_stratum` lines in its [stratum] section; returns its stdout lines too.
+fn pool_with(
+    node_urls: &[&str],
+    start_difficulty: &str,
+    extra_stratum: &str,
+) -> (Proc, mpsc::Receiver<String>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("tos-pool-test-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("pool.toml");
@@ -66,14 +92,14 @@ fn pool(node_urls: &[&str], start_difficulty: &str) -> (Proc, SocketAddr) {
     std::fs::write(
         &cfg,
         format!(
-            "[pool]\naddress = \"{}\"\nnetwork = \"devnet\"\n\n[stratum]\nlisten = \"127.0.0.1:0\"\nstart_difficulty = \"{start_difficulty}\"\n\n[node]\nurls = [{}]\npoll_ms = 100\ntimeout_ms = 1000\n\n[verifier]\nbackend = \"cpu\"\ncpu_threads = 1\n",
+            "[pool]\naddress = \"{}\"\nnetwork = \"devnet\"\n\n[stratum]\nlisten = \"127.0.0.1:0\"\nstart_difficulty = \"{start_difficulty}\"\n{extra_stratum}\n\n[node]\nurls = [{}]\npoll_ms = 100\ntimeout_ms = 1000\n\n[verifier]\nbackend = \"cpu\"\ncpu_threads = 1\n",
             pool_address(),
             urls.join(", ")
         ),
     )
     .unwrap();
-    let (p, addr) = spawn(&["run", "--config", cfg.to_str().unwrap()], "stratum listening on ");
-    (p, addr.trim().parse().unwrap())
+    let (p, rx) = spawn_lines(&["run", "--config", cfg.to_str().unwrap()]);
+    (p, rx, dir)
 }
 
 fn rand_suffix() -> u64 {
@@ -357,4 +383,63 @@ fn junk_submitters_are_banned_and_refused() {
     let mut again = Miner::connect(addr);
     let _ = again.try_send(r#"{"id":1,"method":"mining.subscribe","params":["tosminer/1.0.0"]}"#);
     assert_eq!(again.line(), None);
+}
+
+#[test]
+fn stratum_over_tls() {
+    let (_node, url) = node("127.0.0.1:0");
+    let dir = std::env::temp_dir().join(format!("tos-pool-tls-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let extra = format!(
+        "tls_listen = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}",
+        cert_path.to_str().unwrap(),
+        key_path.to_str().unwrap()
+    );
+    let (_pool, rx, _) = pool_with(&[&url], "1000", &extra);
+    let tls_addr: SocketAddr = wait_for(&rx, "stratum tls listening on ").trim().parse().unwrap();
+
+    // A strict client (as tosminer is by default): it trusts only this certificate.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(tls_addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+    let mut exchange = |line: &str| -> Vec<Value> {
+        tls.get_mut().write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut s = String::new();
+        tls.read_line(&mut s).unwrap();
+        let mut out = vec![serde_json::from_str(&s).unwrap()];
+        if line.contains("authorize") {
+            s.clear();
+            tls.read_line(&mut s).unwrap();
+            out.push(serde_json::from_str(&s).unwrap());
+        }
+        out
+    };
+    let sub = exchange(r#"{"id":1,"method":"mining.subscribe","params":["tosminer/1.0.0"]}"#);
+    assert_eq!(sub[0]["result"][1], "00000000");
+    let auth = exchange(
+        &json!({"id": 2, "method": "mining.authorize", "params": [miner_login("tls"), "x"]}).to_string(),
+    );
+    // After subscribe came set_difficulty; then the authorize reply; then the job.
+    assert_eq!(auth[0]["method"], "mining.set_difficulty");
+    assert_eq!(auth[1], json!({"id": 2, "result": true, "error": null}));
+    let mut s = String::new();
+    tls.read_line(&mut s).unwrap();
+    let notify: Value = serde_json::from_str(&s).unwrap();
+    assert_eq!(notify["method"], "mining.notify");
+    assert_eq!(notify["params"][1].as_str().unwrap().len(), 224);
 }

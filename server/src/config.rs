@@ -8,6 +8,7 @@
 //!
 //! [stratum]
 //! listen = "0.0.0.0:3333"
+//! tls_listen = "0.0.0.0:3334"   # optional; with tls_cert / tls_key (PEM)
 //! start_difficulty = "10000"
 //! min_difficulty = "1"
 //! max_connections_per_ip = 256
@@ -55,6 +56,10 @@ pub struct PoolSection {
 #[serde(deny_unknown_fields, default)]
 pub struct StratumSection {
     pub listen: SocketAddr,
+    /// A second, TLS port (needs `tls_cert` and `tls_key`, PEM files).
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
     pub start_difficulty: String,
     pub min_difficulty: String,
     pub max_connections_per_ip: usize,
@@ -86,6 +91,9 @@ impl Default for StratumSection {
     fn default() -> Self {
         StratumSection {
             listen: "0.0.0.0:3333".parse().expect("valid"),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
             start_difficulty: "10000".into(),
             min_difficulty: "1".into(),
             max_connections_per_ip: 256,
@@ -148,6 +156,11 @@ impl Config {
             .parse::<BackendMode>()
             .map_err(anyhow::Error::msg)
             .context("verifier.backend")?;
+        if self.stratum.tls_listen.is_some()
+            && (self.stratum.tls_cert.is_none() || self.stratum.tls_key.is_none())
+        {
+            bail!("stratum.tls_listen is set: also set stratum.tls_cert and stratum.tls_key (PEM files)");
+        }
         if self.node.urls.is_empty() {
             bail!("node.urls is empty: list at least one TOS node (http://host:8080)");
         }

@@ -18,6 +18,7 @@ pub struct RunningPool {
     pub ctx: Arc<Context>,
     shutdown: watch::Sender<bool>,
     stratum_task: tokio::task::JoinHandle<()>,
+    tls_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningPool {
@@ -25,6 +26,9 @@ impl RunningPool {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.stratum_task.await;
+        if let Some(t) = self.tls_task {
+            let _ = t.await;
+        }
         // Give connection tasks a moment to flush their reconnect line.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -80,6 +84,19 @@ pub async fn start(cfg: &Checked) -> anyhow::Result<RunningPool> {
     tracing::info!(%stratum_addr, pool_address = %cfg.address, nodes = ?cfg.raw.node.urls, "Stratum server listening");
     // A machine-readable line for scripts and tests (the port may have been chosen by the OS).
     println!("stratum listening on {stratum_addr}");
-    let stratum_task = tokio::spawn(stratum::serve(listener, ctx.clone()));
-    Ok(RunningPool { stratum_addr, ctx, shutdown, stratum_task })
+    let stratum_task = tokio::spawn(stratum::serve(listener, ctx.clone(), None));
+    let tls_task = match cfg.raw.stratum.tls_listen {
+        Some(addr) => {
+            let (cert, key) = (cfg.raw.stratum.tls_cert.as_ref(), cfg.raw.stratum.tls_key.as_ref());
+            let acceptor = stratum::tls_acceptor(cert.expect("checked"), key.expect("checked"))?;
+            let listener = stratum::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for Stratum TLS on {addr}: {e}"))?;
+            let local = listener.local_addr()?;
+            println!("stratum tls listening on {local}");
+            Some(tokio::spawn(stratum::serve(listener, ctx.clone(), Some(acceptor))))
+        }
+        None => None,
+    };
+    Ok(RunningPool { stratum_addr, ctx, shutdown, stratum_task, tls_task })
 }

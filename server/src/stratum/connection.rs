@@ -17,9 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 /// tosminer drops a notify that arrives before its devices exist: send it again this much later.
@@ -34,7 +32,7 @@ struct Conn {
     ctx: Arc<Context>,
     id: u64,
     peer: SocketAddr,
-    out: BufWriter<OwnedWriteHalf>,
+    out: BufWriter<Box<dyn AsyncWrite + Unpin + Send>>,
     subscribed: bool,
     miner: Option<Miner>,
     work: ConnectionWork,
@@ -56,8 +54,13 @@ fn valid_worker(w: &str) -> bool {
     (1..=32).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-pub async fn run(stream: TcpStream, peer: SocketAddr, id: u64, ctx: Arc<Context>) {
-    let (read, write) = stream.into_split();
+/// Serves one connection (plain TCP or TLS) until it ends.
+pub async fn run<S>(stream: S, peer: SocketAddr, id: u64, ctx: Arc<Context>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (read, write) = tokio::io::split(stream);
+    let write: Box<dyn AsyncWrite + Unpin + Send> = Box::new(write);
     let mut lines = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
     let now = now_ms();
     let mut conn = Conn {

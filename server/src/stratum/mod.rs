@@ -129,8 +129,32 @@ impl Drop for IpSlot {
     }
 }
 
-/// Accepts connections until shutdown.
-pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
+/// TLS: the acceptor built from the configured certificate chain and key (PEM files).
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use anyhow::Context as _;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read a PEM private key from {}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts connections until shutdown; with `tls`, each connection is a TLS session.
+pub async fn serve(listener: TcpListener, ctx: Arc<Context>, tls: Option<tokio_rustls::TlsAcceptor>) {
     let mut shutdown = ctx.shutdown.clone();
     loop {
         let (stream, peer) = tokio::select! {
@@ -162,10 +186,20 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
         ctx.stats.connections.fetch_add(1, Ordering::Relaxed);
         let id = ctx.next_connection.fetch_add(1, Ordering::Relaxed);
         let ctx = ctx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let _ = stream.set_nodelay(true);
-            connection::run(stream, peer, id, ctx).await;
+            match tls {
+                None => connection::run(stream, peer, id, ctx).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => connection::run(tls_stream, peer, id, ctx).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
 }
