@@ -34,7 +34,17 @@ impl RunningPool {
     }
 }
 
+/// Settings that are not configuration: the benchmark lifts the abuse limits and vardiff.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tuning {
+    pub bench: bool,
+}
+
 pub async fn start(cfg: &Checked) -> anyhow::Result<RunningPool> {
+    start_with(cfg, Tuning::default()).await
+}
+
+pub async fn start_with(cfg: &Checked, tuning: Tuning) -> anyhow::Result<RunningPool> {
     let epoch_ms = crate::jobs::now_ms();
     let opts = EngineOptions {
         mode: cfg.backend,
@@ -68,7 +78,7 @@ pub async fn start(cfg: &Checked) -> anyhow::Result<RunningPool> {
         65_536,
     );
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let config = StratumConfig {
+    let mut config = StratumConfig {
         network: cfg.network,
         instance_id: cfg.raw.pool.instance_id,
         start_difficulty: cfg.start_difficulty,
@@ -76,6 +86,14 @@ pub async fn start(cfg: &Checked) -> anyhow::Result<RunningPool> {
         max_connections_per_ip: cfg.raw.stratum.max_connections_per_ip,
         ..StratumConfig::default()
     };
+    if tuning.bench {
+        // Difficulty 1 for good, and no limits: the load generator is one IP sending fast.
+        config.vardiff.max = cfg.start_difficulty;
+        config.vardiff.min = cfg.start_difficulty;
+        config.submit_burst = u64::MAX / 2000;
+        config.submit_per_second = u64::MAX / 2000;
+        config.bans.window = u32::MAX;
+    }
     let ctx = Context::new(config, jobs, pipeline, upstreams, epoch_ms, shutdown_rx);
     let listener = stratum::bind(cfg.raw.stratum.listen)
         .await

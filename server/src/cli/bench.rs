@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Share-verification throughput of a verifier backend.
     Verify(VerifyArgs),
+    /// Load on the Stratum server: connections held, accepted shares/s, reply latency, memory.
+    Stratum(super::bench_stratum::StratumBenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,6 +118,7 @@ fn failure(msg: &str) -> ExitCode {
 pub fn run(cmd: BenchCommand) -> ExitCode {
     match cmd {
         BenchCommand::Verify(args) => verify(args),
+        BenchCommand::Stratum(args) => super::bench_stratum::run(args),
     }
 }
 

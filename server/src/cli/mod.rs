@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod bench;
+mod bench_stratum;
 mod hash;
 mod serve;
 
@@ -30,6 +31,9 @@ enum Command {
     Devnet(serve::DevnetCmd),
     /// Run the simulated devnet node alone (point `tos-pool run` at it).
     DevnetNode(serve::DevnetNodeCmd),
+    /// (internal) The pool process of `bench stratum`.
+    #[command(hide = true)]
+    BenchPoolServer { node_difficulty: u64 },
 }
 
 impl Cli {
@@ -40,6 +44,7 @@ impl Cli {
             Command::Run(args) => serve::run(args),
             Command::Devnet(args) => serve::devnet(args),
             Command::DevnetNode(args) => serve::devnet_node(args),
+            Command::BenchPoolServer { node_difficulty } => bench_stratum::pool_server(node_difficulty),
         }
     }
 }

@@ -46,6 +46,7 @@ struct Chain {
     blocks: Vec<Block>,
     by_hash: HashMap<[u8; 32], usize>,
     difficulty: Difficulty,
+    min_difficulty: u64,
     accepted: u64,
 }
 
@@ -61,12 +62,17 @@ fn now_ms() -> u64 {
 
 impl DevnetNode {
     pub fn new() -> Self {
+        Self::with_min_difficulty(MIN_DIFFICULTY)
+    }
+
+    /// A node whose difficulty never drops below `min` (benchmarks use a huge one: no blocks).
+    pub fn with_min_difficulty(min: u64) -> Self {
         let genesis = Block {
             hash: *blake3::hash(b"tos-pool devnet genesis").as_bytes(),
             height: 0,
             topoheight: 0,
             timestamp_ms: now_ms(),
-            difficulty: Difficulty::from_u64(MIN_DIFFICULTY).expect("non-zero"),
+            difficulty: Difficulty::from_u64(min.max(1)).expect("non-zero"),
             kind: "Normal",
             miner: Address::normal(false, [0; 32]),
             nonce: 0,
@@ -79,7 +85,8 @@ impl DevnetNode {
             chain: Arc::new(Mutex::new(Chain {
                 blocks: vec![genesis],
                 by_hash,
-                difficulty: Difficulty::from_u64(MIN_DIFFICULTY).expect("non-zero"),
+                difficulty: Difficulty::from_u64(min.max(1)).expect("non-zero"),
+                min_difficulty: min.max(1),
                 accepted: 0,
             })),
         }
@@ -279,7 +286,7 @@ impl DevnetNode {
                 .div_rem_u64(elapsed)
                 .expect("non-zero")
                 .0;
-            c.difficulty = Difficulty::new(next.max(U256::from_u64(MIN_DIFFICULTY))).expect("non-zero");
+            c.difficulty = Difficulty::new(next.max(U256::from_u64(c.min_difficulty))).expect("non-zero");
         }
         let index = c.blocks.len();
         c.by_hash.insert(hash, index);

@@ -61,7 +61,8 @@ where
 {
     let (read, write) = tokio::io::split(stream);
     let write: Box<dyn AsyncWrite + Unpin + Send> = Box::new(write);
-    let mut lines = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
+    // Small buffers: 10,000+ connections per process.
+    let mut lines = FramedRead::with_capacity(read, LinesCodec::new_with_max_length(MAX_LINE), 1024);
     let now = now_ms();
     let mut conn = Conn {
         work: ConnectionWork::new(ctx.epoch_ms, ctx.config.instance_id, id, 8),
@@ -69,7 +70,7 @@ where
         ctx: ctx.clone(),
         id,
         peer,
-        out: BufWriter::new(write),
+        out: BufWriter::with_capacity(1024, write),
         subscribed: false,
         miner: None,
         current_job: None,
