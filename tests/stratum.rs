@@ -74,7 +74,7 @@ fn miner_login(worker: &str) -> String {
 }
 
 fn pool(node_urls: &[&str], start_difficulty: &str) -> (Proc, SocketAddr) {
-    let (p, rx, _) = pool_with(node_urls, start_difficulty, "");
+    let (p, rx, _) = pool_with(node_urls, start_difficulty, "", 100);
     let addr = wait_for(&rx, "stratum listening on ");
     (p, addr.trim().parse().unwrap())
 }
@@ -84,6 +84,7 @@ fn pool_with(
     node_urls: &[&str],
     start_difficulty: &str,
     extra_stratum: &str,
+    poll_ms: u64,
 ) -> (Proc, mpsc::Receiver<String>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("tos-pool-test-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -92,7 +93,7 @@ fn pool_with(
     std::fs::write(
         &cfg,
         format!(
-            "[pool]\naddress = \"{}\"\nnetwork = \"devnet\"\n\n[stratum]\nlisten = \"127.0.0.1:0\"\nstart_difficulty = \"{start_difficulty}\"\n{extra_stratum}\n\n[node]\nurls = [{}]\npoll_ms = 100\ntimeout_ms = 1000\n\n[verifier]\nbackend = \"cpu\"\ncpu_threads = 1\n",
+            "[pool]\naddress = \"{}\"\nnetwork = \"devnet\"\n\n[stratum]\nlisten = \"127.0.0.1:0\"\nstart_difficulty = \"{start_difficulty}\"\n{extra_stratum}\n\n[node]\nurls = [{}]\npoll_ms = {poll_ms}\ntimeout_ms = 1000\n\n[verifier]\nbackend = \"cpu\"\ncpu_threads = 1\n",
             pool_address(),
             urls.join(", ")
         ),
@@ -399,7 +400,7 @@ fn stratum_over_tls() {
         cert_path.to_str().unwrap(),
         key_path.to_str().unwrap()
     );
-    let (_pool, rx, _) = pool_with(&[&url], "1000", &extra);
+    let (_pool, rx, _) = pool_with(&[&url], "1000", &extra, 100);
     let tls_addr: SocketAddr = wait_for(&rx, "stratum tls listening on ").trim().parse().unwrap();
 
     // A strict client (as tosminer is by default): it trusts only this certificate.
@@ -442,4 +443,43 @@ fn stratum_over_tls() {
     let notify: Value = serde_json::from_str(&s).unwrap();
     assert_eq!(notify["method"], "mining.notify");
     assert_eq!(notify["params"][1].as_str().unwrap().len(), 224);
+}
+
+#[test]
+fn new_blocks_are_pushed_over_the_nodes_websocket() {
+    let (_node, url) = node("127.0.0.1:0");
+    // Polling once a minute: only the WebSocket push can bring the next job quickly.
+    let (_pool, rx, _) = pool_with(&[&url], "1000", "", 60_000);
+    let addr: SocketAddr = wait_for(&rx, "stratum listening on ").trim().parse().unwrap();
+    let mut m = Miner::connect(addr);
+    m.call(1, "mining.subscribe", json!(["tosminer/1.0.0"]));
+    assert_eq!(m.call(2, "mining.authorize", json!([miner_login("rig1"), "x"]))["result"], true);
+    let first = m.notify();
+    let height = first["params"][3].as_u64().unwrap();
+    // Another party mines the block straight at the node (as if from the network).
+    let template = rpc(&url, "get_block_template", json!({"address": pool_address()}))["result"]["template"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut t = pool_core::BlockTemplate::from_hex(&template).unwrap();
+    t.nonce = 0;
+    let mut h = TosHasher::new();
+    let target = Difficulty::from_u64(1000).unwrap().target();
+    let work = t.miner_work();
+    let nonce = (0u64..).find(|&n| target.is_met_by(&h.hash(work.with_nonce(n).as_bytes()))).unwrap();
+    let submitted = rpc(
+        &url,
+        "submit_block",
+        json!({"block_template": template, "miner_work": work.with_nonce(nonce).to_hex()}),
+    );
+    assert_eq!(submitted["result"], true, "{submitted}");
+    let started = Instant::now();
+    loop {
+        let n = m.notify();
+        if n["params"][3].as_u64().unwrap() > height {
+            assert_eq!(n["params"][4], true, "a new height is a clean job");
+            break;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "the push arrived long before the next poll");
 }

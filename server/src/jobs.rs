@@ -1,6 +1,10 @@
-//! The job dispatcher task: polls the nodes for templates and publishes a new job whenever the work
-//! changes (new tips or transactions) — clean when the height changes — and at least every
-//! `refresh` even when nothing moves (tosminer reconnects after 60 s without a job).
+//! The job dispatcher task: fetches templates and publishes a new job whenever the work changes (new
+//! tips or transactions) — clean when the height changes — and at least every `refresh` even when
+//! nothing moves (tosminer reconnects after 60 s without a job).
+//!
+//! Fetches happen when a node pushes `new_block_template` over its WebSocket (protocol.md §3.4 —
+//! used as a trigger only: the event's template is built for the node's DEV key), and on a polling
+//! timer that keeps working when no WebSocket is available.
 
 use crate::node::Upstreams;
 use pool_core::Difficulty;
@@ -31,6 +35,39 @@ fn parse_template(v: &Value) -> Result<Template, String> {
     Template::new(hex.to_owned(), difficulty).map_err(|e| format!("bad template: {e}"))
 }
 
+/// Keeps a `new_block_template` WebSocket subscription to `http_url`'s node open, poking `wake` on
+/// every event; reconnects with backoff. Polling covers the gaps.
+fn spawn_push(http_url: String, wake: Arc<Notify>) {
+    let ws_url = http_url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
+    tokio::spawn(async move {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match tokio_tungstenite::connect_async(ws_url.as_str()).await {
+                Ok((mut ws, _)) => {
+                    let sub = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"notify": "new_block_template"}});
+                    if ws.send(Message::Text(sub.to_string().into())).await.is_ok() {
+                        tracing::info!(node = %ws_url, "subscribed to new_block_template");
+                        backoff = Duration::from_secs(1);
+                        while let Some(Ok(msg)) = ws.next().await {
+                            if let Message::Text(t) = msg
+                                && t.contains("\"new_block_template\"")
+                            {
+                                wake.notify_one();
+                            }
+                        }
+                    }
+                    tracing::debug!(node = %ws_url, "WebSocket closed; polling continues");
+                }
+                Err(e) => tracing::debug!(node = %ws_url, error = %e, "no WebSocket; polling continues"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    });
+}
+
 /// Starts the dispatcher; returns the shared view.
 pub fn spawn(
     upstreams: Upstreams,
@@ -43,6 +80,9 @@ pub fn spawn(
     let (tx, rx) = watch::channel(None);
     let refresh_now = Arc::new(Notify::new());
     let jobs = Jobs { store: store.clone(), latest: rx, refresh_now: refresh_now.clone() };
+    for url in upstreams.urls() {
+        spawn_push(url.trim_end_matches("/json_rpc").to_owned() + "/json_rpc", refresh_now.clone());
+    }
     tokio::spawn(async move {
         let mut last: Option<Arc<Template>> = None;
         let mut last_sent = 0u64;

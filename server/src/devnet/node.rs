@@ -7,10 +7,14 @@
 //! * A block on the newest tip is `Normal`; on a tip up to 3 heights back it is accepted as `Side`.
 //! * Stable height = height − 24; every 25th accepted block is orphaned when it becomes stable
 //!   (topoheight null, type `Orphaned`), so the pool's block tracking meets orphans.
-//! * WebSocket notifications are not simulated: the pool falls back to polling.
+//! * WebSocket on the same path (`GET /json_rpc` with upgrade): `subscribe {"notify": "new_block_template"}`
+//!   pushes an event on every accepted block, as the real node does (with the DEV key as miner, so
+//!   subscribers use it as a trigger only).
 
 use crate::rpc::{RpcError, response};
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use pool_core::address::{Address, Network};
@@ -54,6 +58,8 @@ struct Chain {
 #[derive(Clone)]
 pub struct DevnetNode {
     chain: Arc<Mutex<Chain>>,
+    /// Fires on every accepted block (drives `new_block_template` events).
+    blocks: tokio::sync::broadcast::Sender<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -89,12 +95,13 @@ impl DevnetNode {
                 min_difficulty: min.max(1),
                 accepted: 0,
             })),
+            blocks: tokio::sync::broadcast::channel(64).0,
         }
     }
 
     /// Serves `POST /json_rpc` on `addr` until the task is dropped.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let app = Router::new().route("/json_rpc", post(handle)).with_state(self);
+        let app = Router::new().route("/json_rpc", post(handle).get(websocket)).with_state(self);
         axum::serve(listener, app).await
     }
 
@@ -299,6 +306,7 @@ impl DevnetNode {
             c.by_hash = c.blocks.iter().enumerate().map(|(i, b)| (b.hash, i)).collect();
         }
         tracing::debug!(height = t.height, kind, hash = %hex::encode(hash), "devnet node accepted a block");
+        let _ = self.blocks.send(t.height);
         Ok(json!(true))
     }
 
@@ -367,4 +375,57 @@ async fn handle(State(node): State<DevnetNode>, body: axum::body::Bytes) -> Json
     }
     // Hashing a submitted block takes ~20 µs: fine on the async thread for a devnet.
     Json(response(&id, node.call(method, &params)))
+}
+
+/// `GET /json_rpc` with upgrade: JSON-RPC over WebSocket with `subscribe` / `unsubscribe`.
+async fn websocket(State(node): State<DevnetNode>, upgrade: WebSocketUpgrade) -> impl IntoResponse {
+    upgrade.on_upgrade(move |socket| serve_websocket(node, socket))
+}
+
+async fn serve_websocket(node: DevnetNode, mut socket: WebSocket) {
+    let mut blocks = node.blocks.subscribe();
+    let mut subscription: Option<Value> = None;
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let Some(Ok(Message::Text(text))) = msg else { return };
+                let Ok(req) = serde_json::from_str::<Value>(&text) else { continue };
+                let id = req.get("id").cloned().unwrap_or(Value::Null);
+                let method = req.get("method").and_then(Value::as_str).unwrap_or("");
+                let event = req.pointer("/params/notify").and_then(Value::as_str);
+                let reply = match (method, event) {
+                    ("subscribe", Some("new_block_template")) if subscription.is_some() => response(&id, Err(RpcError::new(-2, "already subscribed"))),
+                    ("subscribe", Some("new_block_template")) => {
+                        subscription = Some(id.clone());
+                        response(&id, Ok(json!(true)))
+                    }
+                    ("unsubscribe", Some("new_block_template")) if subscription.is_some() => {
+                        subscription = None;
+                        response(&id, Ok(json!(true)))
+                    }
+                    ("unsubscribe", _) => response(&id, Err(RpcError::new(-1, "not subscribed"))),
+                    ("subscribe", _) => response(&id, Err(RpcError::invalid_params("unsupported event"))),
+                    (m, _) => response(&id, node.call(m, &req.get("params").cloned().unwrap_or(Value::Null))),
+                };
+                if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+            height = blocks.recv() => {
+                if height.is_err() {
+                    continue; // lagged: the next block will notify again
+                }
+                let Some(id) = subscription.clone() else { continue };
+                // As the real node: the template is built for the DEV key; subscribers re-fetch.
+                let (t, d) = node.template_for(&Address::normal(false, [0; 32]));
+                let event = json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "event": "new_block_template", "template": t.to_hex(), "algorithm": "tos/v3",
+                    "height": t.height, "topoheight": t.height, "difficulty": d.to_string()
+                }});
+                if socket.send(Message::Text(event.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -60,6 +60,11 @@ impl Upstreams {
         Upstreams { nodes: Arc::new(nodes) }
     }
 
+    /// The nodes' JSON-RPC URLs.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.client.url.clone()).collect()
+    }
+
     /// Checks every node with `get_info` every `every`, so an unhealthy node that recovers is
     /// used again (and a dead one is noticed before a block needs it).
     pub fn spawn_health_checks(&self, every: Duration) {
