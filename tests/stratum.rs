@@ -483,3 +483,39 @@ fn new_blocks_are_pushed_over_the_nodes_websocket() {
     }
     assert!(started.elapsed() < Duration::from_secs(10), "the push arrived long before the next poll");
 }
+
+#[test]
+fn behind_a_proxy_bans_hit_the_real_client_not_the_balancer() {
+    let (_node, url) = node("127.0.0.1:0");
+    let (_pool, rx, _) = pool_with(&[&url], "1000", "proxy_protocol = true", 100);
+    let addr: SocketAddr = wait_for(&rx, "stratum listening on ").trim().parse().unwrap();
+    let via = |client: &str| {
+        let mut m = Miner::connect(addr);
+        assert!(m.try_send(&format!("PROXY TCP4 {client} 10.0.0.1 40000 3333\r")));
+        m
+    };
+    // Client A submits junk until banned.
+    let mut a = via("203.0.113.7");
+    a.call(1, "mining.subscribe", json!(["tosminer/1.0.0"]));
+    assert_eq!(a.call(2, "mining.authorize", json!([miner_login("a"), "x"]))["result"], true);
+    let job = a.notify()["params"][0].as_str().unwrap().to_owned();
+    for i in 0..60u64 {
+        let line = json!({"id": 100 + i, "method": "mining.submit", "params": ["a", job, "00000000", "00000000000000aa"]});
+        if !a.try_send(&line.to_string()) || a.line().is_none() {
+            break;
+        }
+    }
+    // A is refused; client B, through the same balancer, is served.
+    let mut a2 = via("203.0.113.7");
+    let _ = a2.try_send(r#"{"id":1,"method":"mining.subscribe","params":[]}"#);
+    assert_eq!(a2.line(), None, "the real client is banned");
+    let mut b = via("198.51.100.20");
+    assert!(
+        b.call(1, "mining.subscribe", json!(["tosminer/1.0.0"]))["result"].is_array(),
+        "another client is not"
+    );
+    // Without a header the connection is closed.
+    let mut raw = Miner::connect(addr);
+    let _ = raw.try_send(r#"{"id":1,"method":"mining.subscribe","params":[]}"#);
+    assert_eq!(raw.line(), None);
+}

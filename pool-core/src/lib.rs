@@ -11,6 +11,7 @@
 //! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
 //! | [`jobs`] | job store, freshness rules, unique per-connection headers, duplicate detection |
 //! | [`policy`] | abuse protection: submit rate limit, invalid-ratio bans that expire (stale never counts) |
+//! | [`proxy`] | the PROXY protocol v1/v2 header, parsed without over-reading |
 //! | [`vardiff`] | per-connection difficulty aiming at 10–20 shares/min |
 //! | [`address`] | TOS bech32 addresses: parse, validate, encode |
 //! | [`verify`] | the verifier engine API: a batch of shares in, one verdict each out; the CPU backend |
@@ -25,6 +26,7 @@ pub mod hash;
 pub mod hexutil;
 pub mod jobs;
 pub mod policy;
+pub mod proxy;
 pub mod stratum;
 pub mod u256;
 pub mod vardiff;

@@ -9,6 +9,7 @@
 //! [stratum]
 //! listen = "0.0.0.0:3333"
 //! tls_listen = "0.0.0.0:3334"   # optional; with tls_cert / tls_key (PEM)
+//! proxy_protocol = false        # true behind a load balancer sending PROXY v1/v2 headers
 //! start_difficulty = "10000"
 //! min_difficulty = "1"
 //! max_connections_per_ip = 256
@@ -60,6 +61,8 @@ pub struct StratumSection {
     pub tls_listen: Option<SocketAddr>,
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
+    /// Connections start with a PROXY protocol v1/v2 header (behind HAProxy, a cloud load balancer…).
+    pub proxy_protocol: bool,
     pub start_difficulty: String,
     pub min_difficulty: String,
     pub max_connections_per_ip: usize,
@@ -94,6 +97,7 @@ impl Default for StratumSection {
             tls_listen: None,
             tls_cert: None,
             tls_key: None,
+            proxy_protocol: false,
             start_difficulty: "10000".into(),
             min_difficulty: "1".into(),
             max_connections_per_ip: 256,

@@ -84,6 +84,7 @@ pub async fn start_with(cfg: &Checked, tuning: Tuning) -> anyhow::Result<Running
         start_difficulty: cfg.start_difficulty,
         vardiff: VardiffConfig { min: cfg.min_difficulty, ..VardiffConfig::default() },
         max_connections_per_ip: cfg.raw.stratum.max_connections_per_ip,
+        proxy_protocol: cfg.raw.stratum.proxy_protocol,
         ..StratumConfig::default()
     };
     if tuning.bench {

@@ -9,6 +9,7 @@ use crate::pipeline::SharePipeline;
 use pool_core::Difficulty;
 use pool_core::address::Network;
 use pool_core::policy::{BanConfig, BanList};
+use pool_core::proxy;
 use pool_core::vardiff::VardiffConfig;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -36,6 +37,9 @@ pub struct StratumConfig {
     /// Submits a connection may send at once, and per second sustained.
     pub submit_burst: u64,
     pub submit_per_second: u64,
+    /// Expect a PROXY protocol (v1/v2) header first: behind a load balancer, the real client address
+    /// then drives per-IP limits and bans.
+    pub proxy_protocol: bool,
     /// Malformed lines tolerated per connection before its IP is banned.
     pub malformed_limit: u32,
     pub bans: BanConfig,
@@ -54,6 +58,7 @@ impl Default for StratumConfig {
             job_refresh: Duration::from_secs(25),
             submit_burst: 100,
             submit_per_second: 20,
+            proxy_protocol: false,
             malformed_limit: 5,
             bans: BanConfig::default(),
         }
@@ -168,39 +173,72 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>, tls: Option<tokio_r
             },
             _ = shutdown.changed() => return,
         };
-        if ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).is_banned(peer.ip(), crate::jobs::now_ms()) {
-            ctx.stats.refused_banned.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%peer, "refusing a banned IP");
-            continue;
-        }
-        let slot = {
-            let mut m = ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-            let n = m.entry(peer.ip()).or_default();
-            if *n >= ctx.config.max_connections_per_ip {
-                tracing::warn!(%peer, limit = ctx.config.max_connections_per_ip, "per-IP connection limit reached; refusing");
-                continue;
-            }
-            *n += 1;
-            IpSlot { ctx: ctx.clone(), ip: peer.ip() }
-        };
-        ctx.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let id = ctx.next_connection.fetch_add(1, Ordering::Relaxed);
-        let ctx = ctx.clone();
-        let tls = tls.clone();
+        let (ctx, tls) = (ctx.clone(), tls.clone());
         tokio::spawn(async move {
-            let _slot = slot;
             let _ = stream.set_nodelay(true);
-            match tls {
-                None => connection::run(stream, peer, id, ctx).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => connection::run(tls_stream, peer, id, ctx).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                }
-            }
+            accept_one(stream, peer, ctx, tls).await;
         });
+    }
+}
+
+/// Reads a PROXY protocol header (v1 or v2) without consuming any Stratum byte.
+async fn read_proxy_header(stream: &mut tokio::net::TcpStream) -> Result<proxy::ProxySource, String> {
+    use tokio::io::AsyncReadExt;
+    let mut have = Vec::with_capacity(64);
+    while let Some(n) = proxy::next_read(&have).map_err(|e| e.to_string())? {
+        let at = have.len();
+        have.resize(at + n, 0);
+        stream.read_exact(&mut have[at..]).await.map_err(|e| e.to_string())?;
+    }
+    proxy::parse(&have).map_err(|e| e.to_string())
+}
+
+/// One accepted socket: PROXY header, ban check and per-IP slot on the real client address, TLS,
+/// then the Stratum session.
+async fn accept_one(
+    mut stream: tokio::net::TcpStream,
+    socket_peer: SocketAddr,
+    ctx: Arc<Context>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let mut peer = socket_peer;
+    if ctx.config.proxy_protocol {
+        match tokio::time::timeout(Duration::from_secs(5), read_proxy_header(&mut stream)).await {
+            Ok(Ok(proxy::ProxySource::Client(client))) => peer = client,
+            Ok(Ok(proxy::ProxySource::Local)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(%socket_peer, error = %e, "PROXY protocol is on but the connection did not start with a valid header; closing");
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+    if ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).is_banned(peer.ip(), crate::jobs::now_ms()) {
+        ctx.stats.refused_banned.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%peer, "refusing a banned IP");
+        return;
+    }
+    let _slot = {
+        let mut m = ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(peer.ip()).or_default();
+        if *n >= ctx.config.max_connections_per_ip {
+            tracing::warn!(%peer, limit = ctx.config.max_connections_per_ip, "per-IP connection limit reached; refusing");
+            return;
+        }
+        *n += 1;
+        IpSlot { ctx: ctx.clone(), ip: peer.ip() }
+    };
+    ctx.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let id = ctx.next_connection.fetch_add(1, Ordering::Relaxed);
+    match tls {
+        None => connection::run(stream, peer, id, ctx).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => connection::run(tls_stream, peer, id, ctx).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
     }
 }
 
