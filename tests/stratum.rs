@@ -519,3 +519,27 @@ fn behind_a_proxy_bans_hit_the_real_client_not_the_balancer() {
     let _ = raw.try_send(r#"{"id":1,"method":"mining.subscribe","params":[]}"#);
     assert_eq!(raw.line(), None);
 }
+
+#[test]
+fn devnet_shows_accepted_shares_and_blocks_within_a_minute() {
+    // The README's run command, shortened: node + pool + two demo miners in one process.
+    let (_p, rx) =
+        spawn_lines(&["devnet", "--stratum", "127.0.0.1:0", "--node-rpc", "127.0.0.1:0", "--seconds", "20"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else { break };
+        if line.contains("shares accepted") {
+            last = line;
+            let num = |key: &str| -> u64 {
+                let at = last.find(key).unwrap() + key.len();
+                last[at..].split_whitespace().next().unwrap().parse().unwrap()
+            };
+            if num("shares accepted ") > 0 && num("accepted by node ") > 0 {
+                assert_eq!(num("rejected "), 0, "{last}");
+                return;
+            }
+        }
+    }
+    panic!("no accepted shares and blocks within a minute; last status: {last:?}");
+}
