@@ -28,20 +28,7 @@ pub fn run(gpu: &GpuVerifier, random: usize, seed: u64) -> Result<(), SelfTestEr
             return Err(SelfTestError::Vector { name: v.name, got, want: v.hash_hex });
         }
     }
-    let mut x = seed;
-    let inputs: Vec<[u8; 112]> = (0..random)
-        .map(|_| {
-            let mut b = [0u8; 112];
-            for chunk in b.chunks_mut(8) {
-                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = x;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-            }
-            b
-        })
-        .collect();
+    let inputs = random_inputs(random, seed);
     let got = gpu.hash_inputs(112, &inputs)?;
     let mut cpu = TosHasher::new();
     let bad: Vec<usize> = (0..inputs.len()).filter(|&i| cpu.hash(&inputs[i]) != got[i]).collect();
@@ -53,6 +40,25 @@ pub fn run(gpu: &GpuVerifier, random: usize, seed: u64) -> Result<(), SelfTestEr
         });
     }
     Ok(())
+}
+
+/// `n` pseudo-random 112-byte inputs (SplitMix64 from `seed`): deterministic, so a failure can be
+/// reproduced.
+pub fn random_inputs(n: usize, seed: u64) -> Vec<[u8; 112]> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            let mut b = [0u8; 112];
+            for chunk in b.chunks_mut(8) {
+                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+            }
+            b
+        })
+        .collect()
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {

@@ -5,7 +5,7 @@ use crate::selftest;
 use crate::verifier::{GpuConfig, GpuVerifier};
 use pool_core::engine::Calibration;
 use pool_core::verify::{CpuImpl, CpuVerifier, CpuVerifierError, ShareCheck};
-use pool_core::{BackendMode, Difficulty, MinerWork, VerifyBackend, VerifyEngine};
+use pool_core::{BackendMode, VerifyBackend, VerifyEngine};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,8 +101,5 @@ pub fn build_engine(opts: &EngineOptions) -> Result<EngineSetup, SetupError> {
 
 /// Distinct headers at difficulty 2 (share) and 2^40 (network) for calibration.
 pub fn calibration_sample(n: usize) -> Vec<ShareCheck> {
-    let share_target = Difficulty::from_u64(2).expect("non-zero").target();
-    let network_target = Difficulty::from_u64(1 << 40).expect("non-zero").target();
-    let base = MinerWork::new([0x5a; 32], 1_714_174_126_448, 0, [0xc3; 32], [0x11; 32]);
-    (0..n as u64).map(|i| ShareCheck { header: base.with_nonce(i), share_target, network_target }).collect()
+    pool_core::verify::synthetic_shares(n, 0xca11, 2, 1 << 40)
 }

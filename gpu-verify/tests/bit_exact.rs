@@ -6,20 +6,7 @@ use gpu_verify::{Arithmetic, selftest};
 use pool_core::hash::{KNOWN_VECTORS, TosHasher};
 
 fn random_headers(n: usize, seed: u64) -> Vec<[u8; 112]> {
-    let mut x = seed;
-    (0..n)
-        .map(|_| {
-            let mut b = [0u8; 112];
-            for chunk in b.chunks_mut(8) {
-                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = x;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-            }
-            b
-        })
-        .collect()
+    selftest::random_inputs(n, seed)
 }
 
 fn vectors(arith: Arithmetic) {

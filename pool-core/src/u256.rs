@@ -80,6 +80,12 @@ impl U256 {
     }
 
     pub fn checked_sub(self, o: Self) -> Option<Self> {
+        let (v, borrow) = self.overflowing_sub(o);
+        (!borrow).then_some(v)
+    }
+
+    /// `self − o` mod 2^256, and whether it borrowed.
+    fn overflowing_sub(self, o: Self) -> (Self, bool) {
         let mut out = [0u64; 4];
         let mut borrow = false;
         for i in 0..4 {
@@ -88,7 +94,7 @@ impl U256 {
             out[i] = d2;
             borrow = b1 || b2;
         }
-        (!borrow).then_some(U256(out))
+        (U256(out), borrow)
     }
 
     pub fn checked_mul_u64(self, m: u64) -> Option<Self> {
@@ -145,23 +151,11 @@ impl U256 {
                 r.0[0] |= 1;
             }
             if top || r >= d {
-                r = r.wrapping_sub(d);
+                r = r.overflowing_sub(d).0;
                 q.0[(i / 64) as usize] |= 1 << (i % 64);
             }
         }
         Some((q, r))
-    }
-
-    fn wrapping_sub(self, o: Self) -> Self {
-        let mut out = [0u64; 4];
-        let mut borrow = false;
-        for i in 0..4 {
-            let (d1, b1) = self.0[i].overflowing_sub(o.0[i]);
-            let (d2, b2) = d1.overflowing_sub(borrow as u64);
-            out[i] = d2;
-            borrow = b1 || b2;
-        }
-        U256(out)
     }
 
     /// `(self / d, self % d)` for a small divisor (used by decimal formatting).

@@ -77,6 +77,23 @@ pub trait VerifyBackend: Send + Sync {
     }
 }
 
+/// `n` distinct synthetic shares (headers differing in nonce and `seed`), judged against share
+/// difficulty `share` and network difficulty `network`: for benchmarks and calibration.
+pub fn synthetic_shares(n: usize, seed: u64, share: u64, network: u64) -> Vec<ShareCheck> {
+    let share_target = crate::Difficulty::from_u64(share.max(1)).expect("non-zero").target();
+    let network_target = crate::Difficulty::from_u64(network.max(1)).expect("non-zero").target();
+    let mut extra_nonce = [0u8; 32];
+    extra_nonce[..8].copy_from_slice(&seed.to_le_bytes());
+    let base = MinerWork::new([0x4b; 32], 1_714_174_126_448, 0, extra_nonce, [0xd6; 32]);
+    (0..n as u64)
+        .map(|i| ShareCheck {
+            header: base.with_nonce(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            share_target,
+            network_target,
+        })
+        .collect()
+}
+
 /// Which CPU implementation a [`CpuVerifier`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpuImpl {

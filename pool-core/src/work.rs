@@ -266,19 +266,7 @@ mod tests {
     use crate::difficulty::{Difficulty, difficulty_of_hash};
     use crate::u256::U256;
 
-    /// protocol.md §2.12: the node's own unit-test template (v0.1.3 layout + VRF flag 00).
-    const TEMPLATE: &str = concat!(
-        "00",
-        "000000000000002d",
-        "0000018f1cbd6970",
-        "0000000000000000",
-        "0eded85557e887b45989a727b6786e1bd250de65042d9381822fa73d01d2c4ff",
-        "01",
-        "d3a0154853dbb01dc28c9102e9d94bea355b8ee0d82c3e078ac80841445e8652",
-        "0000",
-        "d67ad13934337b85c34985491c437386c95de0d97017131088724cfbedebdc55",
-        "00"
-    );
+    use crate::testutil::WORKED_TEMPLATE as TEMPLATE;
 
     #[test]
     fn worked_example_end_to_end() {

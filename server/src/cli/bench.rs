@@ -4,9 +4,7 @@ use super::EXIT_USAGE;
 use clap::{Args, Subcommand, ValueEnum};
 use gpu_verify::{Arithmetic, EngineOptions, GpuConfig, GpuVerifier, build_engine, selftest};
 use pool_core::hash::DispatchLevel;
-use pool_core::{
-    BackendMode, CpuImpl, CpuVerifier, Difficulty, MinerWork, ShareCheck, Verdict, VerifyBackend,
-};
+use pool_core::{BackendMode, CpuImpl, CpuVerifier, ShareCheck, Verdict, VerifyBackend};
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -122,26 +120,6 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     }
 }
 
-/// Distinct headers, judged against difficulty-16 share and difficulty-2^20 network targets.
-pub fn sample_shares(n: usize, seed: u64) -> Vec<ShareCheck> {
-    let share_target = Difficulty::from_u64(16).expect("non-zero").target();
-    let network_target = Difficulty::from_u64(1 << 20).expect("non-zero").target();
-    let base = MinerWork::new(
-        [0x4b; 32],
-        1_714_174_126_448,
-        0,
-        seed.to_le_bytes().repeat(4).try_into().expect("32"),
-        [0xd6; 32],
-    );
-    (0..n as u64)
-        .map(|i| ShareCheck {
-            header: base.with_nonce(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-            share_target,
-            network_target,
-        })
-        .collect()
-}
-
 fn adapter_report(g: &GpuVerifier) -> AdapterReport {
     AdapterReport {
         name: g.adapter().name.clone(),
@@ -232,7 +210,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         }
     };
 
-    let shares = sample_shares(args.shares, 0x7051);
+    let shares = pool_core::verify::synthetic_shares(args.shares, 0x7051, 16, 1 << 20);
     if let Err(e) = verifier(&shares[..args.batch.min(shares.len())]) {
         return failure(&format!("warm-up failed: {e}"));
     }
