@@ -91,7 +91,8 @@ impl JobStore {
     pub fn push(&mut self, template: Arc<Template>, now_ms: u64) -> Arc<Job> {
         let clean = self.current().is_none_or(|j| j.template.height != template.height);
         self.counter += 1;
-        let id = format!("{:x}{:05x}", self.epoch_ms / 1000, self.counter);
+        // Start time in ms: restarts a moment apart never share an id.
+        let id = format!("{:x}{:05x}", self.epoch_ms, self.counter);
         let job = Arc::new(Job { id, template, created_ms: now_ms, clean });
         if let Some(last) = self.jobs.back_mut() {
             last.1 = Some(now_ms);
@@ -225,7 +226,7 @@ mod tests {
     #[test]
     fn job_ids_do_not_repeat_across_restarts() {
         let mut first = JobStore::new(1_700_000_000_000, 4, 0);
-        let mut second = JobStore::new(1_700_000_005_000, 4, 0);
+        let mut second = JobStore::new(1_700_000_000_001, 4, 0);
         let a: Vec<String> = (0..3).map(|_| first.push(template(1), 0).id.clone()).collect();
         let b: Vec<String> = (0..3).map(|_| second.push(template(1), 0).id.clone()).collect();
         assert!(a.iter().all(|x| !b.contains(x)));

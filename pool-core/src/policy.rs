@@ -60,6 +60,10 @@ impl Default for BanConfig {
     }
 }
 
+/// IPs with a partial score kept at most; beyond it the partial scores are dropped (harmless: a
+/// ban needs a full window) so a pool that sees millions of addresses does not grow without bound.
+const MAX_TRACKED: usize = 65_536;
+
 #[derive(Default, Clone, Debug)]
 struct Score {
     valid: u32,
@@ -93,6 +97,12 @@ impl BanList {
 
     /// Records a judged share; returns true if this share got `ip` banned.
     pub fn record(&mut self, ip: IpAddr, outcome: ShareOutcome, now_ms: u64) -> bool {
+        if self.scores.len() >= MAX_TRACKED && !self.scores.contains_key(&ip) {
+            self.scores.clear();
+        }
+        if self.bans.len() >= MAX_TRACKED {
+            self.bans.retain(|_, until| *until > now_ms);
+        }
         let s = self.scores.entry(ip).or_default();
         match outcome {
             ShareOutcome::Valid => s.valid += 1,
@@ -163,6 +173,19 @@ mod tests {
             b.record(ip, ShareOutcome::Valid, 0);
         }
         assert!(!b.is_banned(ip, 0));
+    }
+
+    #[test]
+    fn memory_stays_bounded_with_many_addresses() {
+        let mut b = BanList::new(BanConfig { window: 10, invalid_percent: 50, ban_ms: 1000 });
+        for i in 0..(3 * MAX_TRACKED as u32) {
+            let ip = IpAddr::from(i.to_be_bytes());
+            b.record(ip, ShareOutcome::Valid, 0);
+            b.ban(ip, 0);
+            b.record(ip, ShareOutcome::Valid, 2_000); // after the bans expired
+        }
+        assert!(b.scores.len() <= MAX_TRACKED);
+        assert!(b.bans.len() <= MAX_TRACKED + 1);
     }
 
     #[test]
