@@ -22,6 +22,8 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 /// tosminer drops a notify that arrives before its devices exist: send it again this much later.
 const RESEND_AFTER_AUTHORIZE: Duration = Duration::from_millis(1500);
+/// A write that cannot complete in this time drops the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Miner {
     address: Address,
@@ -105,7 +107,11 @@ where
                 }
                 Some(Err(LinesCodecError::Io(_))) | None => Err(()),
             },
-            _ = latest.changed() => {
+            changed = latest.changed() => {
+                if changed.is_err() {
+                    tracing::error!("the job dispatcher has stopped; closing the connection");
+                    break;
+                }
                 let job = latest.borrow_and_update().clone();
                 // The job authorize already sent may still show as unseen here: skip it.
                 let already_sent = |j: &Arc<Job>| conn.current_job.as_ref().is_some_and(|c| Arc::ptr_eq(c, j));
@@ -137,9 +143,21 @@ where
 }
 
 impl Conn {
+    /// Writes a line; a client that stops reading for `WRITE_TIMEOUT` is dropped rather than
+    /// holding its task (and its memory) forever.
     async fn send(&mut self, line: &str) -> Result<(), ()> {
-        self.out.write_all(line.as_bytes()).await.map_err(|_| ())?;
-        self.out.flush().await.map_err(|_| ())
+        let write = async {
+            self.out.write_all(line.as_bytes()).await?;
+            self.out.flush().await
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(()),
+            Err(_) => {
+                tracing::debug!(peer = %self.peer, "client not reading; disconnecting");
+                Err(())
+            }
+        }
     }
 
     async fn reply(&mut self, id: &Value, result: Result<Value, StratumError>) -> Result<(), ()> {
