@@ -142,11 +142,28 @@ pub fn subscribe_reply(id: &Value, session_id: &str, extranonce1: &str) -> Strin
 }
 
 /// `mining.notify` in the TOS format (§2.4), carrying the connection's own share target.
+///
+/// Built by direct formatting (one allocation): it goes to every connection on every new job, and
+/// all fields are hex, numbers or booleans. A job id needing JSON escaping is escaped properly.
 pub fn notify(job_id: &str, header_hex: &str, target_hex: &str, height: u64, clean: bool) -> String {
     debug_assert_eq!((header_hex.len(), target_hex.len()), (224, 64));
-    line(
-        json!({ "id": null, "method": "mining.notify", "params": [job_id, header_hex, target_hex, height, clean] }),
-    )
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !(plain(job_id) && plain(header_hex) && plain(target_hex)) {
+        return line(
+            json!({ "id": null, "method": "mining.notify", "params": [job_id, header_hex, target_hex, height, clean] }),
+        );
+    }
+    let mut s = String::with_capacity(96 + job_id.len() + header_hex.len() + target_hex.len());
+    s.push_str("{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"");
+    s.push_str(job_id);
+    s.push_str("\",\"");
+    s.push_str(header_hex);
+    s.push_str("\",\"");
+    s.push_str(target_hex);
+    s.push_str("\",");
+    s.push_str(&height.to_string());
+    s.push_str(if clean { ",true]}\n" } else { ",false]}\n" });
+    s
 }
 
 /// `mining.set_difficulty [d]` — cosmetic for tosminer (it mines to the notify target), sent for display.

@@ -141,3 +141,19 @@ fn nothing_panics_on_hostile_input() {
         }
     }
 }
+
+#[test]
+fn notify_fast_path_equals_the_json_encoding() {
+    let header = "ab".repeat(112);
+    let target = "0f".repeat(32);
+    for (id, height, clean) in [
+        ("4b8bafa0959fab6d", 45u64, true),
+        ("18c0a1b2c3d4e00001a", u64::MAX, false),
+        ("we\"ird\\id", 0, true),
+    ] {
+        let want = line(
+            json!({ "id": null, "method": "mining.notify", "params": [id, header, target, height, clean] }),
+        );
+        assert_eq!(notify(id, &header, &target, height, clean), want, "{id}");
+    }
+}
