@@ -2,19 +2,89 @@
 //! trusts the GPU only as far as the CPU confirms it.
 //!
 //! * Every share the GPU calls a **block** is re-hashed on the CPU (rare, and a block is worth it).
+//! * Every share the GPU says **misses its share target** is re-hashed on the CPU before the miner
+//!   hears it: a GPU lying in that direction would otherwise turn valid shares (and blocks) into
+//!   rejections. Honest miners send few such shares; the invalid-share ban bounds the rest.
 //! * One share in `sample_every` (default 100, i.e. 1 %) is re-hashed on the CPU, chosen by a global
 //!   counter so a persistently lying GPU is caught within `sample_every` shares.
-//! * A mismatch, a device loss or any GPU error takes the GPU **out of service** (loudly, counted in
-//!   the stats) and the batch is re-verified on the CPU; so is any batch that was on the GPU when
-//!   another thread took it out of service. [`VerifyEngine::verify`] never fails and never returns
-//!   a verdict the CPU would not.
+//! * GPU batches run on a worker thread and are **timed out** after a bound derived from their size
+//!   ([`GpuTimeout`]): a hung device cannot hold a batch past the miners' own 30-s timeout.
+//! * A mismatch, a timeout, a device loss or any GPU error takes the GPU **out of service** (loudly,
+//!   counted in the stats) and the batch is re-verified on the CPU; so is any batch that was on the
+//!   GPU when another thread took it out of service. [`VerifyEngine::verify`] never fails and never
+//!   returns a verdict the CPU would not.
 
-use crate::verify::{ShareCheck, Verdict, VerifyBackend};
+use crate::verify::{ShareCheck, Verdict, VerifyBackend, VerifyError};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+
+/// How long a GPU batch may take: `base + per_share × shares`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpuTimeout {
+    pub base: Duration,
+    pub per_share: Duration,
+}
+
+impl Default for GpuTimeout {
+    /// 2 s plus 1 ms a share: ~3 s for a 1,024-share batch, far above a real GPU's milliseconds and
+    /// a CPU rasteriser's ~0.5 ms a share, and well under tosminer's 30-s submit timeout.
+    fn default() -> Self {
+        GpuTimeout { base: Duration::from_secs(2), per_share: Duration::from_millis(1) }
+    }
+}
+
+impl GpuTimeout {
+    pub fn for_batch(&self, shares: usize) -> Duration {
+        self.base + self.per_share.saturating_mul(shares.min(u32::MAX as usize) as u32)
+    }
+}
+
+type GpuJob = (Vec<ShareCheck>, mpsc::Sender<Result<Vec<Verdict>, VerifyError>>);
+
+/// The GPU's own thread: a hung batch blocks it, not the caller.
+struct GpuWorker {
+    jobs: Mutex<mpsc::Sender<GpuJob>>,
+}
+
+impl GpuWorker {
+    fn spawn(gpu: Arc<dyn VerifyBackend>) -> Self {
+        let (tx, rx) = mpsc::channel::<GpuJob>();
+        std::thread::Builder::new()
+            .name("verify-gpu".into())
+            .spawn(move || {
+                for (shares, reply) in rx {
+                    let r =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gpu.verify_batch(&shares)))
+                            .unwrap_or_else(|_| Err(VerifyError::Backend("the GPU backend panicked".into())));
+                    let _ = reply.send(r); // the caller may have timed out
+                }
+            })
+            .expect("spawn the GPU worker thread");
+        GpuWorker { jobs: Mutex::new(tx) }
+    }
+
+    fn verify(&self, shares: &[ShareCheck], timeout: Duration) -> Result<Vec<Verdict>, VerifyError> {
+        let (tx, rx) = mpsc::channel();
+        let sent = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send((shares.to_vec(), tx));
+        if sent.is_err() {
+            return Err(VerifyError::Backend("the GPU worker thread has stopped".into()));
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(VerifyError::Backend(format!(
+                "a batch of {} shares timed out after {} ms",
+                shares.len(),
+                timeout.as_millis()
+            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(VerifyError::Backend("the GPU worker thread has stopped".into()))
+            }
+        }
+    }
+}
 
 /// What the operator asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,11 +133,11 @@ pub struct EngineStats {
     pub gpu_shares: u64,
     pub cpu_batches: u64,
     pub cpu_shares: u64,
-    /// GPU hashes re-checked on the CPU (samples and blocks).
+    /// GPU hashes re-checked on the CPU (samples, blocks and would-be rejections).
     pub gpu_rechecked: u64,
     /// GPU hashes that disagreed with the CPU.
     pub gpu_mismatches: u64,
-    /// GPU batches that failed (device lost, errors).
+    /// GPU batches that failed (device lost, errors, timeouts).
     pub gpu_failures: u64,
     /// Batches verified on the GPU and then again on the CPU (mismatch, failure, or taken out of
     /// service while in flight).
@@ -111,9 +181,13 @@ struct Counters {
 pub struct VerifyEngine {
     cpu: Arc<dyn VerifyBackend>,
     gpu: Option<Arc<dyn VerifyBackend>>,
+    gpu_worker: Option<GpuWorker>,
+    gpu_timeout: Mutex<GpuTimeout>,
     mode: Mutex<BackendMode>,
     /// The decision for `auto` (set by calibration) or the forced choice.
     prefer_gpu: AtomicBool,
+    /// What the last calibration chose (what `auto` means when switched to at run time).
+    auto_choice: AtomicBool,
     out_of_service: Mutex<Option<String>>,
     /// Bumped whenever the GPU is taken out of service, so in-flight batches notice.
     generation: AtomicU64,
@@ -133,9 +207,12 @@ impl VerifyEngine {
     ) -> Result<Self, EngineError> {
         let engine = VerifyEngine {
             cpu,
+            gpu_worker: gpu.clone().map(GpuWorker::spawn),
             gpu,
+            gpu_timeout: Mutex::new(GpuTimeout::default()),
             mode: Mutex::new(BackendMode::Cpu),
             prefer_gpu: AtomicBool::new(false),
+            auto_choice: AtomicBool::new(false),
             out_of_service: Mutex::new(None),
             generation: AtomicU64::new(0),
             sample_every: sample_every.max(1),
@@ -157,9 +234,23 @@ impl VerifyEngine {
             }
         }
         *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
-        self.prefer_gpu.store(mode == BackendMode::Gpu, Ordering::SeqCst);
+        let gpu = match mode {
+            BackendMode::Gpu => true,
+            BackendMode::Cpu => false,
+            BackendMode::Auto => self.auto_choice.load(Ordering::SeqCst),
+        };
+        self.prefer_gpu.store(gpu, Ordering::SeqCst);
         tracing::info!(%mode, "verifier backend mode set");
         Ok(())
+    }
+
+    /// Sets the bound after which a GPU batch is abandoned (and the GPU taken out of service).
+    pub fn set_gpu_timeout(&self, timeout: GpuTimeout) {
+        *self.gpu_timeout.lock().unwrap_or_else(|e| e.into_inner()) = timeout;
+    }
+
+    pub fn gpu_timeout(&self) -> GpuTimeout {
+        *self.gpu_timeout.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn mode(&self) -> BackendMode {
@@ -203,6 +294,7 @@ impl VerifyEngine {
             _ => None,
         };
         let chose_gpu = gpu.is_some_and(|g| g > cpu);
+        self.auto_choice.store(chose_gpu, Ordering::SeqCst);
         if self.mode() == BackendMode::Auto {
             self.prefer_gpu.store(chose_gpu, Ordering::SeqCst);
         }
@@ -215,9 +307,9 @@ impl VerifyEngine {
         if shares.is_empty() {
             return Vec::new();
         }
-        if let Some(gpu) = self.gpu.as_ref().filter(|_| self.using_gpu()) {
+        if let Some(gpu) = self.gpu_worker.as_ref().filter(|_| self.using_gpu()) {
             let generation = self.generation.load(Ordering::SeqCst);
-            match gpu.verify_batch(shares) {
+            match gpu.verify(shares, self.gpu_timeout().for_batch(shares.len())) {
                 Ok(verdicts) => {
                     self.counters.gpu_batches.fetch_add(1, Ordering::Relaxed);
                     self.counters.gpu_shares.fetch_add(shares.len() as u64, Ordering::Relaxed);
@@ -234,21 +326,26 @@ impl VerifyEngine {
                 }
             }
         }
-        self.verify_on_cpu(shares)
+        self.verify_cpu(shares)
     }
 
-    fn verify_on_cpu(&self, shares: &[ShareCheck]) -> Vec<Verdict> {
+    /// Verdicts from the CPU alone (the fallback of every fallback).
+    pub fn verify_cpu(&self, shares: &[ShareCheck]) -> Vec<Verdict> {
         self.counters.cpu_batches.fetch_add(1, Ordering::Relaxed);
         self.counters.cpu_shares.fetch_add(shares.len() as u64, Ordering::Relaxed);
         self.cpu.verify_batch(shares).expect("the CPU backend does not fail")
     }
 
-    /// Re-checks the GPU's block claims and a sample on the CPU. False on any disagreement (and the
-    /// GPU is then out of service).
+    /// Re-checks on the CPU the GPU's block claims, every verdict that would reject, and a sample.
+    /// False on any disagreement (and the GPU is then out of service).
     fn confirm(&self, shares: &[ShareCheck], verdicts: &[Verdict]) -> bool {
         let base = self.sample_counter.fetch_add(shares.len() as u64, Ordering::Relaxed);
         let picked: Vec<usize> = (0..shares.len())
-            .filter(|&i| verdicts[i].meets_network || (base + i as u64).is_multiple_of(self.sample_every))
+            .filter(|&i| {
+                verdicts[i].meets_network
+                    || !verdicts[i].meets_share
+                    || (base + i as u64).is_multiple_of(self.sample_every)
+            })
             .collect();
         if picked.is_empty() {
             return true;
@@ -309,10 +406,22 @@ mod tests {
     use crate::verify::{CpuImpl, CpuVerifier, VerifyError};
     use crate::work::MinerWork;
 
-    /// A backend that tells the truth except where told to lie, or that fails.
+    /// What a lying backend does on the shares it lies about.
+    #[derive(Clone, Copy)]
+    enum Lie {
+        /// A zero hash: "meets every target", the most dangerous lie.
+        Zero,
+        /// An all-ones hash: "misses every target", which would turn a valid share into a reject.
+        Max,
+    }
+
+    /// A backend that tells the truth except where told to lie, or that fails, hangs or panics.
     struct Liar {
         lie_on: fn(u64) -> bool,
+        lie: Lie,
         fail: bool,
+        hang: Option<Duration>,
+        panic: bool,
         seen: AtomicU64,
     }
 
@@ -324,12 +433,21 @@ mod tests {
             if self.fail {
                 return Err(VerifyError::DeviceLost("simulated".into()));
             }
+            if let Some(d) = self.hang {
+                std::thread::sleep(d);
+            }
+            if self.panic {
+                panic!("simulated GPU driver crash");
+            }
             Ok(headers
                 .iter()
                 .map(|h| {
                     let mut hash = crate::hash::tos_hash_v3(h.as_bytes());
                     if (self.lie_on)(self.seen.fetch_add(1, Ordering::SeqCst)) {
-                        hash = [0; 32]; // "meets every target": the most dangerous lie
+                        hash = match self.lie {
+                            Lie::Zero => [0; 32],
+                            Lie::Max => [0xff; 32],
+                        };
                     }
                     hash
                 })
@@ -337,15 +455,23 @@ mod tests {
         }
     }
 
-    fn engine(lie_on: fn(u64) -> bool, fail: bool, sample_every: u64) -> VerifyEngine {
+    fn liar(lie_on: fn(u64) -> bool, fail: bool) -> Liar {
+        Liar { lie_on, lie: Lie::Zero, fail, hang: None, panic: false, seen: AtomicU64::new(0) }
+    }
+
+    fn engine_over(gpu: Liar, sample_every: u64) -> VerifyEngine {
         let cpu = Arc::new(CpuVerifier::new(1, CpuImpl::best()).unwrap());
-        let gpu = Arc::new(Liar { lie_on, fail, seen: AtomicU64::new(0) });
-        VerifyEngine::new(cpu, Some(gpu), BackendMode::Gpu, sample_every).unwrap()
+        VerifyEngine::new(cpu, Some(Arc::new(gpu)), BackendMode::Gpu, sample_every).unwrap()
+    }
+
+    fn engine(lie_on: fn(u64) -> bool, fail: bool, sample_every: u64) -> VerifyEngine {
+        engine_over(liar(lie_on, fail), sample_every)
     }
 
     fn shares(n: usize) -> Vec<ShareCheck> {
         let mut rng = SplitMix64(9);
-        let share_target = Difficulty::from_u64(1 << 30).unwrap().target();
+        // Difficulty 1: every share meets its target (an honest miner's traffic).
+        let share_target = Difficulty::ONE.target();
         let network_target = Difficulty::from_u64(1 << 40).unwrap().target();
         (0..n)
             .map(|_| {
@@ -379,7 +505,7 @@ mod tests {
         let s = shares(20);
         let v = e.verify(&s);
         assert_eq!(v, cpu_truth(&s), "verdicts come from the CPU after the mismatch");
-        assert!(!v[3].meets_share && !v[3].meets_network, "the lie is not credited");
+        assert!(!v[3].meets_network, "the lie is not credited as a block");
         let st = e.stats();
         assert_eq!((st.gpu_mismatches, st.reverified_batches), (1, 1));
         assert!(e.out_of_service_reason().unwrap().contains("disagrees with the CPU"));
@@ -411,6 +537,48 @@ mod tests {
     }
 
     #[test]
+    fn a_gpu_false_negative_is_caught_before_the_miner_hears_it() {
+        // The GPU says every share misses its target (difficulty 2: about half truly meet it);
+        // sampling is off, so only the re-check of would-be rejections can catch it.
+        let e = engine_over(Liar { lie: Lie::Max, ..liar(|_| true, false) }, u64::MAX);
+        let two = Difficulty::from_u64(2).unwrap().target();
+        let s: Vec<ShareCheck> =
+            shares(20).into_iter().map(|c| ShareCheck { share_target: two, ..c }).collect();
+        let v = e.verify(&s);
+        assert_eq!(v, cpu_truth(&s));
+        assert!(v.iter().any(|v| v.meets_share), "the valid shares stay valid");
+        assert!(e.stats().gpu_mismatches >= 1);
+        assert!(!e.using_gpu(), "a GPU that lies is taken out of service");
+    }
+
+    #[test]
+    fn a_hung_gpu_batch_times_out_and_is_verified_on_the_cpu() {
+        let e = engine_over(Liar { hang: Some(Duration::from_secs(30)), ..liar(|_| false, false) }, 100);
+        e.set_gpu_timeout(GpuTimeout {
+            base: Duration::from_millis(200),
+            per_share: Duration::from_millis(1),
+        });
+        assert_eq!(e.gpu_timeout().for_batch(10), Duration::from_millis(210));
+        let s = shares(10);
+        let started = Instant::now();
+        assert_eq!(e.verify(&s), cpu_truth(&s));
+        assert!(started.elapsed() < Duration::from_secs(10), "did not wait for the hung batch");
+        assert!(e.out_of_service_reason().unwrap().contains("timed out"));
+        assert_eq!((e.stats().gpu_failures, e.stats().reverified_batches), (1, 1));
+        // The next batch goes straight to the CPU.
+        assert_eq!(e.verify(&s), cpu_truth(&s));
+        assert_eq!(e.stats().cpu_batches, 2);
+    }
+
+    #[test]
+    fn a_panicking_gpu_backend_is_taken_out_of_service() {
+        let e = engine_over(Liar { panic: true, ..liar(|_| false, false) }, 100);
+        let s = shares(5);
+        assert_eq!(e.verify(&s), cpu_truth(&s));
+        assert!(e.out_of_service_reason().unwrap().contains("panicked"));
+    }
+
+    #[test]
     fn modes_and_runtime_switch() {
         let cpu: Arc<dyn VerifyBackend> = Arc::new(CpuVerifier::new(1, CpuImpl::best()).unwrap());
         assert_eq!(
@@ -431,11 +599,15 @@ mod tests {
     }
 
     #[test]
-    fn auto_picks_the_faster_backend() {
+    fn auto_picks_the_faster_backend_and_remembers_it_across_switches() {
         let e = engine(|_| false, false, 100);
         e.set_mode(BackendMode::Auto).unwrap();
         let c = e.calibrate(&shares(8), Duration::from_millis(20));
         assert!(c.cpu_hashes_per_second > 0.0 && c.gpu_hashes_per_second.is_some());
         assert_eq!(e.using_gpu(), c.chose_gpu);
+        e.set_mode(BackendMode::Cpu).unwrap();
+        assert!(!e.using_gpu());
+        e.set_mode(BackendMode::Auto).unwrap();
+        assert_eq!(e.using_gpu(), c.chose_gpu, "auto means the calibrated choice");
     }
 }

@@ -1,19 +1,20 @@
-//! Jobs: templates turned into work, per-connection headers, freshness and duplicate rules.
+//! Jobs: node templates turned into work, and how fresh each one is.
 //!
 //! * A [`Job`] is one node template. Job ids never repeat across restarts: they start with the
 //!   process's start time.
-//! * Every connection gets its **own header** ([`ConnectionWork`]): extra_nonce bytes
-//!   `0..8` = start time (ms), `8` = instance id, `9..16` = connection number, `16..20` = the
-//!   connection's work counter (bumped for every new job or difficulty), the rest the template's
-//!   (bytes 30..32 stay free for the node's own getwork miner). No two connections, and no two
-//!   restarts, ever hash the same header.
-//! * Freshness: the newest job is `Current`; a replaced job stays acceptable for `grace` (shares in
-//!   flight when the chain moved); after that it is `Stale` but still known, so a block-grade share
-//!   on it is still submitted (it may become a side block) — only the share is refused (code 21).
+//! * Freshness follows the **height**: every job of the current height is [`Freshness::Current`]
+//!   (a transactions-only template change does not make the miner's work stale); when the height
+//!   moves on, the older heights' jobs stay acceptable for `grace` (shares in flight when the chain
+//!   moved), then become [`Freshness::Stale`] but stay known, so a block-grade share on them is still
+//!   submitted (it may become a side block) — only the share is refused (code 21).
+//! * When no node has confirmed a template for `max_age` (every node down), every job is
+//!   [`Freshness::Expired`]: shares are refused as stale rather than credited on a dead template.
+//!
+//! Per-connection work (unique headers, duplicate nonces) is in [`crate::issue`].
 
 use crate::difficulty::{Difficulty, Target};
 use crate::work::{BlockTemplate, MinerWork};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// A template from the node, parsed once.
@@ -21,7 +22,7 @@ use std::sync::Arc;
 pub struct Template {
     pub template: BlockTemplate,
     /// The original hex: `submit_block` needs it unmodified.
-    pub template_hex: String,
+    pub template_hex: Arc<str>,
     pub height: u64,
     pub network_difficulty: Difficulty,
     pub network_target: Target,
@@ -41,7 +42,7 @@ impl Template {
             network_difficulty,
             base: template.miner_work(),
             template,
-            template_hex,
+            template_hex: template_hex.into(),
         })
     }
 
@@ -61,213 +62,182 @@ pub struct Job {
     pub clean: bool,
 }
 
-/// How fresh a known job is.
+/// How fresh a job is when a share on it is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Freshness {
+    /// A job of the current height.
     Current,
-    /// Replaced less than `grace` ago: shares still count.
+    /// Of an older height, replaced less than `grace` ago: shares still count.
     Grace,
-    /// Replaced longer ago: shares are refused, blocks still submitted.
+    /// Replaced longer ago, or forgotten: shares are refused, blocks still submitted.
     Stale,
+    /// No node has confirmed a template for `max_age`: the work may be long dead.
+    Expired,
+}
+
+impl Freshness {
+    /// Shares on this job are credited.
+    pub fn counts(self) -> bool {
+        matches!(self, Freshness::Current | Freshness::Grace)
+    }
+}
+
+/// Freshness rules.
+#[derive(Clone, Copy, Debug)]
+pub struct FreshnessRules {
+    /// How long an older height's jobs stay acceptable after the height moved on.
+    pub grace_ms: u64,
+    /// How long the work stays valid without any node confirming a template.
+    pub max_age_ms: u64,
+    /// Jobs remembered at most (shares on forgotten jobs are stale).
+    pub keep: usize,
+}
+
+impl Default for FreshnessRules {
+    fn default() -> Self {
+        FreshnessRules { grace_ms: 2_000, max_age_ms: 120_000, keep: 64 }
+    }
 }
 
 /// The recent jobs, newest last.
 pub struct JobStore {
+    /// Each job with the time a higher height replaced it (None: still of the current height).
     jobs: VecDeque<(Arc<Job>, Option<u64>)>,
-    keep: usize,
-    grace_ms: u64,
+    rules: FreshnessRules,
     epoch_ms: u64,
     counter: u64,
+    /// The last time a node answered with a template (changed or not).
+    confirmed_ms: u64,
 }
 
 impl JobStore {
-    /// `epoch_ms`: the process start time (makes ids unique across restarts); `keep` jobs are
-    /// remembered; a replaced job is accepted for `grace_ms`.
-    pub fn new(epoch_ms: u64, keep: usize, grace_ms: u64) -> Self {
-        JobStore { jobs: VecDeque::new(), keep: keep.max(2), grace_ms, epoch_ms, counter: 0 }
+    /// `epoch_ms`: the process start time (makes ids unique across restarts).
+    pub fn new(epoch_ms: u64, rules: FreshnessRules) -> Self {
+        let rules = FreshnessRules { keep: rules.keep.max(2), ..rules };
+        JobStore { jobs: VecDeque::new(), rules, epoch_ms, counter: 0, confirmed_ms: 0 }
     }
 
-    /// Adds a job for `template`; `clean` when the height changed since the current job.
+    /// The prefix every job id of this process starts with.
+    pub fn id_prefix(epoch_ms: u64) -> String {
+        format!("{epoch_ms:x}")
+    }
+
+    /// Adds a job for `template` (and counts as a node confirmation); `clean` when the height
+    /// changed since the current job.
     pub fn push(&mut self, template: Arc<Template>, now_ms: u64) -> Arc<Job> {
         let clean = self.current().is_none_or(|j| j.template.height != template.height);
         self.counter += 1;
         // Start time in ms: restarts a moment apart never share an id.
-        let id = format!("{:x}{:05x}", self.epoch_ms, self.counter);
+        let id = format!("{}{:05x}", Self::id_prefix(self.epoch_ms), self.counter);
         let job = Arc::new(Job { id, template, created_ms: now_ms, clean });
-        if let Some(last) = self.jobs.back_mut() {
-            last.1 = Some(now_ms);
+        for (j, replaced) in self.jobs.iter_mut() {
+            if replaced.is_none() && j.template.height != job.template.height {
+                *replaced = Some(now_ms);
+            }
         }
         self.jobs.push_back((job.clone(), None));
-        while self.jobs.len() > self.keep {
+        while self.jobs.len() > self.rules.keep {
             self.jobs.pop_front();
         }
+        self.confirmed_ms = now_ms;
         job
+    }
+
+    /// A node answered with a template equal to the current one.
+    pub fn confirm(&mut self, now_ms: u64) {
+        self.confirmed_ms = now_ms;
+    }
+
+    /// Whether no node has confirmed a template for `max_age` (the work may be dead).
+    pub fn expired(&self, now_ms: u64) -> bool {
+        !self.jobs.is_empty() && now_ms.saturating_sub(self.confirmed_ms) > self.rules.max_age_ms
     }
 
     pub fn current(&self) -> Option<&Arc<Job>> {
         self.jobs.back().map(|(j, _)| j)
     }
 
-    /// The job and its freshness, or `None` if unknown (never issued, or forgotten).
-    pub fn lookup(&self, id: &str, now_ms: u64) -> Option<(Arc<Job>, Freshness)> {
-        let (job, replaced) = self.jobs.iter().find(|(j, _)| j.id == id)?;
-        let f = match replaced {
-            None => Freshness::Current,
-            Some(t) if now_ms.saturating_sub(*t) <= self.grace_ms => Freshness::Grace,
+    /// How fresh `job` is now. A job this store no longer remembers is stale.
+    pub fn freshness(&self, job: &Job, now_ms: u64) -> Freshness {
+        if self.expired(now_ms) {
+            return Freshness::Expired;
+        }
+        match self.jobs.iter().find(|(j, _)| std::ptr::eq(j.as_ref(), job)) {
+            None => Freshness::Stale,
+            Some((_, None)) => Freshness::Current,
+            Some((_, Some(t))) if now_ms.saturating_sub(*t) <= self.rules.grace_ms => Freshness::Grace,
             Some(_) => Freshness::Stale,
-        };
-        Some((job.clone(), f))
-    }
-}
-
-/// Work issued to one connection: its header and the difficulty it was sent with.
-#[derive(Clone, Debug)]
-pub struct IssuedWork {
-    pub job: Arc<Job>,
-    pub header: MinerWork,
-    pub difficulty: Difficulty,
-    pub target: Target,
-}
-
-/// Why a submitted share is refused before hashing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PrecheckError {
-    UnknownJob,
-    Duplicate,
-}
-
-/// One connection's work: unique headers, the jobs it was sent, and the nonces it already used.
-pub struct ConnectionWork {
-    prefix: [u8; 16],
-    work_counter: u32,
-    issued: VecDeque<(String, IssuedWork, HashSet<[u8; 8]>)>,
-    keep: usize,
-}
-
-/// Largest number of nonces remembered per issued job (far above any sane share rate per job).
-const MAX_NONCES_PER_JOB: usize = 1 << 16;
-
-impl ConnectionWork {
-    /// `epoch_ms` and `instance` identify the process, `connection` the connection within it.
-    pub fn new(epoch_ms: u64, instance: u8, connection: u64, keep: usize) -> Self {
-        let mut prefix = [0u8; 16];
-        prefix[..8].copy_from_slice(&epoch_ms.to_be_bytes());
-        prefix[8] = instance;
-        prefix[9..16].copy_from_slice(&connection.to_be_bytes()[1..]);
-        ConnectionWork { prefix, work_counter: 0, issued: VecDeque::new(), keep: keep.max(2) }
-    }
-
-    /// Issues `job` at `difficulty`: a fresh header and a job id for this connection.
-    pub fn issue(&mut self, job: &Arc<Job>, difficulty: Difficulty) -> (String, IssuedWork) {
-        self.work_counter = self.work_counter.wrapping_add(1);
-        let mut en = job.template.base.extra_nonce();
-        en[..16].copy_from_slice(&self.prefix);
-        en[16..20].copy_from_slice(&self.work_counter.to_be_bytes());
-        let header = job.template.base.with_extra_nonce(en);
-        let id = format!("{}{:x}", job.id, self.work_counter);
-        let work = IssuedWork { job: job.clone(), header, difficulty, target: difficulty.target() };
-        self.issued.push_back((id.clone(), work.clone(), HashSet::new()));
-        while self.issued.len() > self.keep {
-            self.issued.pop_front();
         }
-        (id, work)
     }
 
-    /// Finds the work for `job_id` and records `nonce`; refuses unknown jobs and repeated nonces.
-    pub fn precheck(&mut self, job_id: &str, nonce: [u8; 8]) -> Result<IssuedWork, PrecheckError> {
-        let (_, work, nonces) =
-            self.issued.iter_mut().find(|(id, _, _)| id == job_id).ok_or(PrecheckError::UnknownJob)?;
-        if nonces.contains(&nonce) {
-            return Err(PrecheckError::Duplicate);
-        }
-        if nonces.len() < MAX_NONCES_PER_JOB {
-            nonces.insert(nonce);
-        }
-        Ok(work.clone())
-    }
-
-    /// The most recently issued work.
-    pub fn latest(&self) -> Option<&IssuedWork> {
-        self.issued.back().map(|(_, w, _)| w)
+    pub fn rules(&self) -> FreshnessRules {
+        self.rules
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use crate::testutil::WORKED_TEMPLATE as TEMPLATE;
 
-    fn template(height: u64) -> Arc<Template> {
+    /// A template at `height` whose transactions differ by `txs_seed`.
+    pub(crate) fn template_with(height: u64, txs_seed: u8, difficulty: u64) -> Arc<Template> {
         let mut t = BlockTemplate::from_hex(TEMPLATE).unwrap();
         t.height = height;
-        Arc::new(Template::new(t.to_hex(), Difficulty::from_u64(1000).unwrap()).unwrap())
+        if txs_seed != 0 {
+            t.txs = vec![[txs_seed; 32]];
+        }
+        Arc::new(Template::new(t.to_hex(), Difficulty::from_u64(difficulty).unwrap()).unwrap())
+    }
+
+    pub(crate) fn template(height: u64) -> Arc<Template> {
+        template_with(height, 0, 1000)
+    }
+
+    fn rules(grace_ms: u64, keep: usize) -> FreshnessRules {
+        FreshnessRules { grace_ms, max_age_ms: 120_000, keep }
     }
 
     #[test]
-    fn freshness_and_clean_flags() {
-        let mut s = JobStore::new(1_700_000_000_000, 4, 2_000);
+    fn freshness_follows_the_height() {
+        let mut s = JobStore::new(1_700_000_000_000, rules(2_000, 8));
         let a = s.push(template(10), 0);
         assert!(a.clean);
-        let b = s.push(template(10), 100);
+        let b = s.push(template_with(10, 1, 1000), 100);
         assert!(!b.clean, "same height: not clean");
-        assert_eq!(s.lookup(&b.id, 100).unwrap().1, Freshness::Current);
-        assert_eq!(s.lookup(&a.id, 2_000).unwrap().1, Freshness::Grace);
-        assert_eq!(s.lookup(&a.id, 2_101).unwrap().1, Freshness::Stale);
+        // Both jobs of the current height stay current, however many transaction changes follow.
+        assert_eq!(s.freshness(&a, 100), Freshness::Current);
+        assert_eq!(s.freshness(&b, 100), Freshness::Current);
         let c = s.push(template(11), 3_000);
         assert!(c.clean);
-        for h in 0..3 {
-            s.push(template(12 + h), 4_000);
+        assert_eq!(s.freshness(&a, 5_000), Freshness::Grace, "replaced by a new height 2 s ago");
+        assert_eq!(s.freshness(&b, 5_001), Freshness::Stale);
+        assert_eq!(s.freshness(&c, 5_001), Freshness::Current);
+        for h in 0..8 {
+            s.push(template(12 + h), 6_000);
         }
-        assert!(s.lookup(&a.id, 5_000).is_none(), "forgotten after `keep` jobs");
-        assert!(s.lookup("nope", 0).is_none());
+        assert_eq!(s.freshness(&a, 6_000), Freshness::Stale, "forgotten after `keep` jobs");
+    }
+
+    #[test]
+    fn no_node_for_max_age_expires_all_work() {
+        let mut s = JobStore::new(1, FreshnessRules { grace_ms: 2_000, max_age_ms: 120_000, keep: 8 });
+        let a = s.push(template(10), 1_000);
+        assert_eq!(s.freshness(&a, 121_000), Freshness::Current);
+        assert_eq!(s.freshness(&a, 121_001), Freshness::Expired);
+        s.confirm(121_500);
+        assert_eq!(s.freshness(&a, 122_000), Freshness::Current, "a node answered again");
+        assert!(!Freshness::Expired.counts() && !Freshness::Stale.counts());
     }
 
     #[test]
     fn job_ids_do_not_repeat_across_restarts() {
-        let mut first = JobStore::new(1_700_000_000_000, 4, 0);
-        let mut second = JobStore::new(1_700_000_000_001, 4, 0);
+        let mut first = JobStore::new(1_700_000_000_000, rules(0, 4));
+        let mut second = JobStore::new(1_700_000_000_001, rules(0, 4));
         let a: Vec<String> = (0..3).map(|_| first.push(template(1), 0).id.clone()).collect();
         let b: Vec<String> = (0..3).map(|_| second.push(template(1), 0).id.clone()).collect();
         assert!(a.iter().all(|x| !b.contains(x)));
-    }
-
-    #[test]
-    fn headers_are_unique_per_connection_and_per_issue() {
-        let mut s = JobStore::new(1_700_000_000_000, 4, 0);
-        let job = s.push(template(5), 0);
-        let d = Difficulty::from_u64(16).unwrap();
-        let mut c1 = ConnectionWork::new(1_700_000_000_000, 0, 1, 8);
-        let mut c2 = ConnectionWork::new(1_700_000_000_000, 0, 2, 8);
-        let restarted = ConnectionWork::new(1_700_000_009_000, 0, 1, 8).issue(&job, d).1.header;
-        let (id1, w1) = c1.issue(&job, d);
-        let (id1b, w1b) = c1.issue(&job, Difficulty::from_u64(32).unwrap());
-        let (_, w2) = c2.issue(&job, d);
-        let headers = [w1.header, w1b.header, w2.header, restarted];
-        for i in 0..headers.len() {
-            for j in 0..i {
-                assert_ne!(headers[i], headers[j]);
-            }
-        }
-        assert_ne!(id1, id1b);
-        // Only the extra nonce differs from the template's header; its last 2 bytes are untouched.
-        assert_eq!(w1.header.work_hash(), job.template.base.work_hash());
-        assert_eq!(w1.header.extra_nonce()[30..], job.template.base.extra_nonce()[30..]);
-        assert_eq!(w1b.difficulty, Difficulty::from_u64(32).unwrap());
-    }
-
-    #[test]
-    fn duplicates_and_unknown_jobs() {
-        let mut s = JobStore::new(1, 4, 0);
-        let job = s.push(template(5), 0);
-        let mut c = ConnectionWork::new(1, 0, 1, 2);
-        let (id, _) = c.issue(&job, Difficulty::ONE);
-        assert!(c.precheck(&id, [1; 8]).is_ok());
-        assert_eq!(c.precheck(&id, [1; 8]).unwrap_err(), PrecheckError::Duplicate);
-        assert!(c.precheck(&id, [2; 8]).is_ok());
-        assert_eq!(c.precheck("other", [1; 8]).unwrap_err(), PrecheckError::UnknownJob);
-        c.issue(&job, Difficulty::ONE);
-        c.issue(&job, Difficulty::ONE);
-        assert_eq!(c.precheck(&id, [3; 8]).unwrap_err(), PrecheckError::UnknownJob, "only `keep` issues");
+        assert!(a.iter().all(|x| x.starts_with(&JobStore::id_prefix(1_700_000_000_000))));
     }
 }

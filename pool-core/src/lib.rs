@@ -9,8 +9,10 @@
 //! | [`u256`] | 256-bit unsigned integers (difficulty is never squeezed into `u64`) |
 //! | [`difficulty`] | the node's exact difficulty ↔ target rule |
 //! | [`work`] | block templates, work hash, the 112-byte `MinerWork`, block ids |
-//! | [`jobs`] | job store, freshness rules, unique per-connection headers, duplicate detection |
-//! | [`policy`] | abuse protection: submit rate limit, invalid-ratio bans that expire (stale never counts) |
+//! | [`jobs`] | templates, jobs and their freshness (by height; expired when no node answers) |
+//! | [`issue`] | work issued to one connection: unique headers, job-id lookup, duplicate nonces |
+//! | [`share`] | the pure share judge: `Result<Accepted, ShareRejection>`, the job-race retry |
+//! | [`policy`] | abuse protection: rate limits with in-flight allowance, sliding-window bans by IP / IPv6 /64 |
 //! | [`proxy`] | the PROXY protocol v1/v2 header, parsed without over-reading |
 //! | [`vardiff`] | per-connection difficulty aiming at 10–20 shares/min |
 //! | [`address`] | TOS bech32 addresses: parse, validate, encode |
@@ -24,9 +26,11 @@ pub mod difficulty;
 pub mod engine;
 pub mod hash;
 pub mod hexutil;
+pub mod issue;
 pub mod jobs;
 pub mod policy;
 pub mod proxy;
+pub mod share;
 pub mod stratum;
 pub mod u256;
 pub mod vardiff;
@@ -35,7 +39,7 @@ pub mod work;
 
 pub use address::{Address, AddressError, Network};
 pub use difficulty::{Difficulty, DifficultyError, Target};
-pub use engine::{BackendMode, VerifyEngine};
+pub use engine::{BackendMode, GpuTimeout, VerifyEngine};
 pub use u256::U256;
 pub use verify::{CpuImpl, CpuVerifier, ShareCheck, Verdict, VerifyBackend, VerifyError};
 pub use work::{BlockTemplate, MinerWork};

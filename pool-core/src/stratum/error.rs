@@ -5,9 +5,18 @@
 pub enum StratumError {
     #[error("Invalid params")]
     InvalidParams,
-    /// Unknown or too old job.
+    /// A job id this connection was never sent.
     #[error("Job not found")]
     JobNotFound,
+    /// A job that is no longer current (the chain moved on).
+    #[error("Stale job")]
+    StaleJob,
+    /// No node has confirmed the work for too long: the pool refuses to credit a dead template.
+    #[error("Stale job: the pool has lost contact with its TOS nodes")]
+    NoLiveNode,
+    /// The share was valid but could not be recorded; it is not credited.
+    #[error("Share not recorded (pool storage unavailable); it is not credited")]
+    NotRecorded,
     #[error("Duplicate share")]
     Duplicate,
     /// The hash does not meet the connection's share target.
@@ -32,13 +41,16 @@ pub enum StratumError {
     /// The submit rate limit was exceeded.
     #[error("Too many submissions")]
     RateLimited,
+    /// Too many authorize attempts on one connection.
+    #[error("Too many authorize attempts")]
+    AuthorizeLimited,
 }
 
 impl StratumError {
     pub fn code(self) -> i32 {
         match self {
-            Self::InvalidParams => 20,
-            Self::JobNotFound => 21,
+            Self::InvalidParams | Self::NotRecorded => 20,
+            Self::JobNotFound | Self::StaleJob | Self::NoLiveNode => 21,
             Self::Duplicate => 22,
             Self::LowDifficulty => 23,
             Self::Unauthorized => 24,
@@ -46,7 +58,7 @@ impl StratumError {
             Self::MethodNotFound => -32601,
             Self::ParseError => -32700,
             Self::InvalidRequest | Self::TooLarge => -32600,
-            Self::InvalidAddress | Self::InvalidWorker | Self::RateLimited => -1,
+            Self::InvalidAddress | Self::InvalidWorker | Self::RateLimited | Self::AuthorizeLimited => -1,
         }
     }
 

@@ -10,16 +10,53 @@ mod error;
 
 pub use error::StratumError;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// Longest line accepted from a miner. tosminer's lines are < 300 bytes; ckpool uses 1 KiB.
 pub const MAX_LINE: usize = 1024;
 
+/// A request id exactly as the miner sent it: the raw JSON text, echoed verbatim in the reply (a
+/// 40-digit number stays 40 digits; parsing it into a JSON value would turn it into a float).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestId(Box<str>);
+
+impl RequestId {
+    /// `null`: the id of replies to lines with no usable id, and of notifications.
+    pub fn null() -> Self {
+        RequestId("null".into())
+    }
+
+    /// An integer id (what tosminer sends).
+    pub fn number(n: u64) -> Self {
+        RequestId(n.to_string().into())
+    }
+
+    /// The raw JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    fn from_raw(raw: Option<&RawValue>) -> Self {
+        match raw {
+            Some(r) => RequestId(r.get().into()),
+            None => Self::null(),
+        }
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A parsed request from a miner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// Echoed verbatim in the reply.
-    pub id: Value,
+    pub id: RequestId,
     pub method: Method,
 }
 
@@ -48,19 +85,19 @@ pub enum Method {
 /// Why a line is not a request; each maps to the error reply it deserves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseError {
-    /// Not JSON, or not an object: reply `-32700` with a null id.
+    /// Not JSON (binary, invalid UTF-8 included), or not an object: reply `-32700` with a null id.
     Json,
     /// An object without a usable `method`: reply `-32600`.
-    InvalidRequest { id: Value },
+    InvalidRequest { id: RequestId },
     /// Known method, wrong params: reply `20`.
-    InvalidParams { id: Value, method: &'static str },
+    InvalidParams { id: RequestId, method: &'static str },
 }
 
 impl ParseError {
     /// The reply line for this error.
     pub fn reply(&self) -> String {
         match self {
-            ParseError::Json => error_reply(&Value::Null, StratumError::ParseError),
+            ParseError::Json => error_reply(&RequestId::null(), StratumError::ParseError),
             ParseError::InvalidRequest { id } => error_reply(id, StratumError::InvalidRequest),
             ParseError::InvalidParams { id, .. } => error_reply(id, StratumError::InvalidParams),
         }
@@ -75,18 +112,43 @@ fn strings(params: &Value, min: usize, max: usize) -> Option<Vec<String>> {
     arr.iter().map(|v| v.as_str().map(str::to_owned)).collect()
 }
 
+/// The envelope of a request, fields kept raw until we know what they are.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
 impl Request {
     /// Parses one line (without its newline; a trailing `\r` is tolerated).
     pub fn parse(line: &str) -> Result<Request, ParseError> {
-        let value: Value = serde_json::from_str(line.trim_end_matches('\r')).map_err(|_| ParseError::Json)?;
-        let obj = value.as_object().ok_or(ParseError::Json)?;
-        let id = obj.get("id").cloned().unwrap_or(Value::Null);
-        let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        Self::parse_bytes(line.as_bytes())
+    }
+
+    /// Parses one line of raw bytes: what a socket delivers. Bytes that are not UTF-8 JSON are a
+    /// parse error like any other junk.
+    pub fn parse_bytes(line: &[u8]) -> Result<Request, ParseError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = std::str::from_utf8(line).map_err(|_| ParseError::Json)?;
+        // Only an object is a request (serde would read an array into the envelope too).
+        if !line.trim_start().starts_with('{') {
+            return Err(ParseError::Json);
+        }
+        let env: Envelope<'_> = serde_json::from_str(line).map_err(|_| ParseError::Json)?;
+        let id = RequestId::from_raw(env.id);
+        let Some(method) = env.method.and_then(|m| serde_json::from_str::<String>(m.get()).ok()) else {
             return Err(ParseError::InvalidRequest { id });
         };
-        let params = obj.get("params").cloned().unwrap_or(Value::Array(vec![]));
+        let params = match env.params {
+            Some(p) => serde_json::from_str::<Value>(p.get()).map_err(|_| ParseError::Json)?,
+            None => Value::Array(vec![]),
+        };
         let bad = |method: &'static str| ParseError::InvalidParams { id: id.clone(), method };
-        let method = match method {
+        let method = match method.as_str() {
             "mining.subscribe" => {
                 let p = params.as_array().ok_or_else(|| bad("mining.subscribe"))?;
                 Method::Subscribe { agent: p.first().and_then(Value::as_str).map(str::to_owned) }
@@ -105,10 +167,15 @@ impl Request {
                 Method::Submit { user, job_id, extranonce2, nonce }
             }
             "mining.ping" => Method::Ping,
-            other => Method::Unknown(other.to_owned()),
+            _ => Method::Unknown(method),
         };
         Ok(Request { id, method })
     }
+}
+
+/// Whether a line carries nothing (a keep-alive): ignored, never counted as malformed.
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 fn line(v: Value) -> String {
@@ -118,23 +185,28 @@ fn line(v: Value) -> String {
 }
 
 /// `{"id":…,"result":…,"error":null}`.
-pub fn result_reply(id: &Value, result: Value) -> String {
-    line(json!({ "id": id, "result": result, "error": null }))
+pub fn result_reply(id: &RequestId, result: Value) -> String {
+    format!("{{\"id\":{},\"result\":{},\"error\":null}}\n", id.as_json(), result)
 }
 
 /// `{"id":…,"result":null,"error":[code,"message",null]}`.
-pub fn error_reply(id: &Value, err: StratumError) -> String {
-    line(json!({ "id": id, "result": null, "error": [err.code(), err.message(), null] }))
+pub fn error_reply(id: &RequestId, err: StratumError) -> String {
+    error_reply_with(id, err, &err.message())
 }
 
 /// An error reply with a more specific message than the code's default.
-pub fn error_reply_with(id: &Value, err: StratumError, message: &str) -> String {
-    line(json!({ "id": id, "result": null, "error": [err.code(), message, null] }))
+pub fn error_reply_with(id: &RequestId, err: StratumError, message: &str) -> String {
+    format!(
+        "{{\"id\":{},\"result\":null,\"error\":[{},{},null]}}\n",
+        id.as_json(),
+        err.code(),
+        Value::from(message)
+    )
 }
 
 /// The subscribe result: `[[["mining.notify", sid], ["mining.set_difficulty", sid]], extranonce1, 4]`.
 /// extranonce1 only sets tosminer's start nonce (§2.6); the header is unique per connection anyway.
-pub fn subscribe_reply(id: &Value, session_id: &str, extranonce1: &str) -> String {
+pub fn subscribe_reply(id: &RequestId, session_id: &str, extranonce1: &str) -> String {
     result_reply(
         id,
         json!([[["mining.notify", session_id], ["mining.set_difficulty", session_id]], extranonce1, 4]),
@@ -180,6 +252,11 @@ pub fn set_difficulty(difficulty: &crate::Difficulty) -> String {
 /// `client.reconnect` (tosminer reconnects after its backoff).
 pub fn reconnect() -> String {
     line(json!({ "id": null, "method": "client.reconnect", "params": [] }))
+}
+
+/// `client.show_message [text]`: tosminer writes it to its log.
+pub fn show_message(text: &str) -> String {
+    line(json!({ "id": null, "method": "client.show_message", "params": [text] }))
 }
 
 /// Decodes tosminer's `nonce_hex`: exactly 16 hex characters, the 8 header bytes 40..48 as-is.

@@ -8,7 +8,10 @@ fn worked_exchange_of_protocol_2_12_byte_for_byte() {
     let sub = Request::parse(r#"{"id":1,"method":"mining.subscribe","params":["tosminer/1.0.0"]}"#).unwrap();
     assert_eq!(
         sub,
-        Request { id: json!(1), method: Method::Subscribe { agent: Some("tosminer/1.0.0".into()) } }
+        Request {
+            id: RequestId::number(1),
+            method: Method::Subscribe { agent: Some("tosminer/1.0.0".into()) }
+        }
     );
     assert_eq!(
         subscribe_reply(&sub.id, "1", "00000001"),
@@ -61,7 +64,7 @@ fn every_reject_code() {
         (StratumError::InvalidAddress, -1),
     ];
     for (e, code) in codes {
-        let v: Value = serde_json::from_str(&error_reply(&json!(7), e)).unwrap();
+        let v: Value = serde_json::from_str(&error_reply(&RequestId::number(7), e)).unwrap();
         assert_eq!(v["id"], 7);
         assert_eq!(v["result"], Value::Null);
         assert_eq!(v["error"][0], code, "{e:?}");
@@ -69,7 +72,7 @@ fn every_reject_code() {
         assert_eq!(v["error"][2], Value::Null);
     }
     assert_eq!(
-        error_reply(&json!(3), StratumError::LowDifficulty),
+        error_reply(&RequestId::number(3), StratumError::LowDifficulty),
         "{\"id\":3,\"result\":null,\"error\":[23,\"Low difficulty share\",null]}\n"
     );
 }
@@ -84,8 +87,11 @@ fn eth_proxy_login_is_authorize() {
 fn malformed_lines_get_the_right_error() {
     assert_eq!(Request::parse("not json"), Err(ParseError::Json));
     assert_eq!(Request::parse("[1,2]"), Err(ParseError::Json));
-    assert_eq!(Request::parse(r#"{"id":5}"#), Err(ParseError::InvalidRequest { id: json!(5) }));
-    assert_eq!(Request::parse(r#"{"id":5,"method":7}"#), Err(ParseError::InvalidRequest { id: json!(5) }));
+    assert_eq!(Request::parse(r#"{"id":5}"#), Err(ParseError::InvalidRequest { id: RequestId::number(5) }));
+    assert_eq!(
+        Request::parse(r#"{"id":5,"method":7}"#),
+        Err(ParseError::InvalidRequest { id: RequestId::number(5) })
+    );
     for bad in [
         r#"{"id":6,"method":"mining.submit","params":["a","b","c"]}"#,
         r#"{"id":6,"method":"mining.submit","params":["a","b","c",4]}"#,
@@ -104,6 +110,47 @@ fn malformed_lines_get_the_right_error() {
     );
     // A trailing \r (tosminer strips it; other clients send it) is fine.
     assert!(Request::parse("{\"id\":1,\"method\":\"mining.ping\",\"params\":[]}\r").is_ok());
+    // Binary and invalid UTF-8 are junk like any other: a parse error, not a closed socket.
+    assert_eq!(Request::parse_bytes(b"\xff\xfe{\"id\":1}"), Err(ParseError::Json));
+    assert_eq!(Request::parse_bytes(b"{\"id\":1,\"method\":\"mining.ping\xc3\x28\"}"), Err(ParseError::Json));
+    assert_eq!(Request::parse_bytes(&[0u8; 40]), Err(ParseError::Json));
+    // Keep-alives are blank, not malformed.
+    for blank in [&b""[..], b" ", b"\t \r", b"\r"] {
+        assert!(is_blank(blank), "{blank:?}");
+    }
+    assert!(!is_blank(b" x "));
+}
+
+#[test]
+fn request_ids_are_echoed_exactly_as_sent() {
+    for id in [
+        "1",
+        "1234567890123456789012345678901234567890",
+        "\"abc\"",
+        "-7",
+        "1.5e3",
+        "null",
+        "[1,2]",
+        "{\"a\":1}",
+    ] {
+        let r = Request::parse(&format!("{{\"id\":{id},\"method\":\"mining.ping\",\"params\":[]}}")).unwrap();
+        assert_eq!(r.id.as_json(), id);
+        let reply = result_reply(&r.id, json!("pong"));
+        assert_eq!(reply, format!("{{\"id\":{id},\"result\":\"pong\",\"error\":null}}\n"));
+        let v: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(v["result"], "pong", "valid JSON");
+    }
+    let missing = Request::parse(r#"{"method":"mining.ping"}"#).unwrap();
+    assert_eq!(missing.id, RequestId::null());
+    // A 40-digit id on an error reply too.
+    let big = "9999999999999999999999999999999999999999";
+    let e =
+        Request::parse(&format!("{{\"id\":{big},\"method\":\"mining.submit\",\"params\":[]}}")).unwrap_err();
+    assert!(e.reply().starts_with(&format!("{{\"id\":{big},")), "{}", e.reply());
+    assert_eq!(
+        error_reply_with(&RequestId::number(1), StratumError::InvalidAddress, "bad \"x\""),
+        "{\"id\":1,\"result\":null,\"error\":[-1,\"bad \\\"x\\\"\",null]}\n"
+    );
 }
 
 #[test]
