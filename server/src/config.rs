@@ -14,14 +14,20 @@
 //! min_difficulty = "1"
 //! max_connections_per_ip = 256
 //!
+//! # idle_floor_difficulty = "625"   # default start_difficulty / 16
+//!
 //! [node]
-//! urls = ["http://127.0.0.1:8080"]
+//! urls = ["http://127.0.0.1:8080"]   # https:// works too (system roots, or ca_file)
 //! poll_ms = 250
+//! job_refresh_min_ms = 5000          # same height, other transactions: a new job at most this often
+//! max_job_age_ms = 120000            # no node answering this long: shares are answered stale
 //!
 //! [verifier]
 //! backend = "auto"          # auto | gpu | cpu (also TOS_POOL_VERIFIER, and `run --verifier`)
 //! max_batch = 1024
 //! max_wait_ms = 2
+//! gpu_timeout_base_ms = 2000         # a GPU batch is abandoned after base + per-share × shares
+//! gpu_timeout_per_share_us = 1000
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -65,6 +71,8 @@ pub struct StratumSection {
     pub proxy_protocol: bool,
     pub start_difficulty: String,
     pub min_difficulty: String,
+    /// Without any share, vardiff's idle sweep goes no lower (default: start_difficulty / 16).
+    pub idle_floor_difficulty: Option<String>,
     pub max_connections_per_ip: usize,
 }
 
@@ -74,6 +82,12 @@ pub struct NodeSection {
     pub urls: Vec<String>,
     pub poll_ms: u64,
     pub timeout_ms: u64,
+    /// Same height, other transactions: a new job at most this often.
+    pub job_refresh_min_ms: u64,
+    /// When no node has answered for this long, shares are answered stale (21).
+    pub max_job_age_ms: u64,
+    /// A PEM file of extra CA certificates for `https://` nodes (beside the system's roots).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +98,8 @@ pub struct VerifierSection {
     pub max_wait_ms: u64,
     pub cpu_threads: Option<usize>,
     pub sample_every: u64,
+    pub gpu_timeout_base_ms: u64,
+    pub gpu_timeout_per_share_us: u64,
 }
 
 fn default_network() -> String {
@@ -100,6 +116,7 @@ impl Default for StratumSection {
             proxy_protocol: false,
             start_difficulty: "10000".into(),
             min_difficulty: "1".into(),
+            idle_floor_difficulty: None,
             max_connections_per_ip: 256,
         }
     }
@@ -107,7 +124,14 @@ impl Default for StratumSection {
 
 impl Default for NodeSection {
     fn default() -> Self {
-        NodeSection { urls: vec!["http://127.0.0.1:8080".into()], poll_ms: 250, timeout_ms: 5_000 }
+        NodeSection {
+            urls: vec!["http://127.0.0.1:8080".into()],
+            poll_ms: 250,
+            timeout_ms: 5_000,
+            job_refresh_min_ms: 5_000,
+            max_job_age_ms: 120_000,
+            ca_file: None,
+        }
     }
 }
 
@@ -119,6 +143,8 @@ impl Default for VerifierSection {
             max_wait_ms: 2,
             cpu_threads: None,
             sample_every: 100,
+            gpu_timeout_base_ms: 2_000,
+            gpu_timeout_per_share_us: 1_000,
         }
     }
 }
@@ -131,6 +157,7 @@ pub struct Checked {
     pub address: Address,
     pub start_difficulty: Difficulty,
     pub min_difficulty: Difficulty,
+    pub idle_floor: Difficulty,
     pub backend: BackendMode,
 }
 
@@ -154,6 +181,28 @@ impl Config {
             Difficulty::from_dec_str(&self.stratum.start_difficulty).context("stratum.start_difficulty")?;
         let min_difficulty =
             Difficulty::from_dec_str(&self.stratum.min_difficulty).context("stratum.min_difficulty")?;
+        let idle_floor = match &self.stratum.idle_floor_difficulty {
+            Some(s) => Difficulty::from_dec_str(s).context("stratum.idle_floor_difficulty")?,
+            None => Difficulty::new(start_difficulty.value().div_rem_u64(16).expect("non-zero").0)
+                .unwrap_or(Difficulty::ONE),
+        }
+        .max(min_difficulty);
+        if min_difficulty > start_difficulty {
+            bail!(
+                "stratum.min_difficulty ({min_difficulty}) is above stratum.start_difficulty ({start_difficulty})"
+            );
+        }
+        if self.node.poll_ms == 0 || self.node.timeout_ms == 0 {
+            bail!("node.poll_ms and node.timeout_ms must be at least 1");
+        }
+        if self.verifier.max_batch == 0 {
+            bail!("verifier.max_batch must be at least 1");
+        }
+        if let Some(bad) =
+            self.node.urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            bail!("node.urls: {bad:?} is not an http:// or https:// URL");
+        }
         let backend = self
             .verifier
             .backend
@@ -168,6 +217,6 @@ impl Config {
         if self.node.urls.is_empty() {
             bail!("node.urls is empty: list at least one TOS node (http://host:8080)");
         }
-        Ok(Checked { raw: self, network, address, start_difficulty, min_difficulty, backend })
+        Ok(Checked { raw: self, network, address, start_difficulty, min_difficulty, idle_floor, backend })
     }
 }

@@ -1,123 +1,182 @@
-//! The job dispatcher task: fetches templates and publishes a new job whenever the work changes (new
-//! tips or transactions) — clean when the height changes — and at least every `refresh` even when
-//! nothing moves (tosminer reconnects after 60 s without a job).
+//! The job dispatcher task: fetches templates and publishes jobs.
 //!
-//! Fetches happen when a node pushes `new_block_template` over its WebSocket (protocol.md §3.4 —
-//! used as a trigger only: the event's template is built for the node's DEV key), and on a polling
-//! timer that keeps working when no WebSocket is available.
+//! * A **new height** is published at once, as a clean job.
+//! * The same height with other transactions (or another network difficulty) at most every
+//!   `refresh_min` (default 5 s): a node that changes its mempool ten times a second must not
+//!   re-issue work to every connection ten times a second. Shares on any job of the current height
+//!   stay valid (`pool_core::jobs`), so nothing is lost by waiting.
+//! * Every answer counts as the node confirming the work is alive; when no node has answered for
+//!   `max_age` the job store expires the work (shares are answered stale) and
+//!   [`JobFeed::node_lost`] turns true so connections can tell their miners why.
+//!
+//! Fetches happen when a node pushes `new_block_template` over its WebSocket (`node::push`, a
+//! trigger only), on a polling timer that keeps working without WebSockets, and at once after the
+//! pool found a block ([`JobFeed::refresh_now`]).
 
+use crate::clock::now_ms;
 use crate::node::Upstreams;
-use pool_core::Difficulty;
-use pool_core::jobs::{Job, JobStore, Template};
-use serde_json::Value;
+use pool_core::jobs::{FreshnessRules, Job, JobStore, Template};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
 
-/// Shared view of the jobs: the store (for share lookups) and a channel announcing the newest.
+/// Shared view of the jobs: the store (for freshness), the newest job, the node-liveness flag.
 #[derive(Clone)]
-pub struct Jobs {
+pub struct JobFeed {
     pub store: Arc<Mutex<JobStore>>,
     pub latest: watch::Receiver<Option<Arc<Job>>>,
+    /// True while no node has confirmed the work for `max_age`.
+    pub node_lost: watch::Receiver<bool>,
     /// Poke after a block is found: fetch a new template at once.
     pub refresh_now: Arc<Notify>,
 }
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
-fn parse_template(v: &Value) -> Result<Template, String> {
-    let hex = v.get("template").and_then(Value::as_str).ok_or("no template in get_block_template")?;
-    let diff = v.get("difficulty").and_then(Value::as_str).ok_or("no difficulty in get_block_template")?;
-    let difficulty =
-        Difficulty::from_dec_str(diff).map_err(|e| format!("bad network difficulty {diff:?}: {e}"))?;
-    Template::new(hex.to_owned(), difficulty).map_err(|e| format!("bad template: {e}"))
-}
-
-/// Keeps a `new_block_template` WebSocket subscription to `http_url`'s node open, poking `wake` on
-/// every event; reconnects with backoff. Polling covers the gaps.
-fn spawn_push(http_url: String, wake: Arc<Notify>) {
-    let ws_url = http_url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
-    tokio::spawn(async move {
-        use futures::{SinkExt, StreamExt};
-        use tokio_tungstenite::tungstenite::Message;
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            match tokio_tungstenite::connect_async(ws_url.as_str()).await {
-                Ok((mut ws, _)) => {
-                    let sub = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"notify": "new_block_template"}});
-                    if ws.send(Message::Text(sub.to_string().into())).await.is_ok() {
-                        tracing::info!(node = %ws_url, "subscribed to new_block_template");
-                        backoff = Duration::from_secs(1);
-                        while let Some(Ok(msg)) = ws.next().await {
-                            if let Message::Text(t) = msg
-                                && t.contains("\"new_block_template\"")
-                            {
-                                wake.notify_one();
-                            }
-                        }
-                    }
-                    tracing::debug!(node = %ws_url, "WebSocket closed; polling continues");
-                }
-                Err(e) => tracing::debug!(node = %ws_url, error = %e, "no WebSocket; polling continues"),
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
-    });
-}
-
-/// Starts the dispatcher; returns the shared view.
-pub fn spawn(
-    upstreams: Upstreams,
-    pool_address: String,
-    epoch_ms: u64,
-    poll: Duration,
-    refresh: Duration,
-) -> Jobs {
-    let store = Arc::new(Mutex::new(JobStore::new(epoch_ms, 8, 2_000)));
-    let (tx, rx) = watch::channel(None);
-    let refresh_now = Arc::new(Notify::new());
-    let jobs = Jobs { store: store.clone(), latest: rx, refresh_now: refresh_now.clone() };
-    for url in upstreams.urls() {
-        spawn_push(url.trim_end_matches("/json_rpc").to_owned() + "/json_rpc", refresh_now.clone());
+impl JobFeed {
+    pub fn store(&self) -> std::sync::MutexGuard<'_, JobStore> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
-    tokio::spawn(async move {
-        let mut last: Option<Arc<Template>> = None;
-        let mut last_sent = 0u64;
-        let mut warned = false;
+}
+
+/// How the dispatcher paces itself.
+#[derive(Clone, Copy, Debug)]
+pub struct DispatchTiming {
+    pub poll: Duration,
+    /// Same height, other transactions: at most this often.
+    pub refresh_min: Duration,
+    pub rules: FreshnessRules,
+}
+
+/// The dispatcher's state between fetches.
+struct Dispatcher {
+    upstreams: Upstreams,
+    timing: DispatchTiming,
+    store: Arc<Mutex<JobStore>>,
+    latest: watch::Sender<Option<Arc<Job>>>,
+    node_lost: watch::Sender<bool>,
+    published: Option<(Arc<Template>, u64)>,
+    /// A same-height change waiting for `refresh_min`.
+    held: Option<Template>,
+    warned: bool,
+}
+
+impl Dispatcher {
+    fn publish(&mut self, t: Template, now: u64) {
+        let t = Arc::new(t);
+        let job = self.store.lock().unwrap_or_else(|e| e.into_inner()).push(t.clone(), now);
+        tracing::debug!(job = %job.id, height = t.height, clean = job.clean, "new job");
+        self.published = Some((t, now));
+        self.held = None;
+        self.latest.send_replace(Some(job));
+    }
+
+    fn on_template(&mut self, t: Template, now: u64) {
+        let Some((last, at)) = self.published.clone() else { return self.publish(t, now) };
+        if t.height != last.height {
+            return self.publish(t, now); // new height: at once
+        }
+        let changed = !last.same_work(&t) || last.network_difficulty != t.network_difficulty;
+        if !changed {
+            self.held = None; // back to what miners already have
+            self.store.lock().unwrap_or_else(|e| e.into_inner()).confirm(now);
+            return;
+        }
+        if now.saturating_sub(at) >= self.timing.refresh_min.as_millis() as u64 {
+            self.publish(t, now);
+        } else {
+            self.store.lock().unwrap_or_else(|e| e.into_inner()).confirm(now);
+            self.held = Some(t);
+        }
+    }
+
+    /// How long to wait before the next fetch: the poll interval, or sooner for a held change.
+    fn next_wait(&self, now: u64) -> Duration {
+        match (&self.held, &self.published) {
+            (Some(_), Some((_, at))) => {
+                let due = at + self.timing.refresh_min.as_millis() as u64;
+                Duration::from_millis(due.saturating_sub(now)).min(self.timing.poll)
+            }
+            _ => self.timing.poll,
+        }
+    }
+
+    fn check_liveness(&mut self, now: u64) {
+        let lost = self.store.lock().unwrap_or_else(|e| e.into_inner()).expired(now);
+        if lost != *self.node_lost.borrow() {
+            if lost {
+                tracing::error!(
+                    max_age_s = self.timing.rules.max_age_ms / 1000,
+                    "no node has confirmed the work for too long: shares are answered stale (21) until a node is back"
+                );
+            } else {
+                tracing::info!("a node answers again: shares are credited again");
+            }
+            self.node_lost.send_replace(lost);
+        }
+    }
+
+    async fn run(mut self, wake: Arc<Notify>, stop: CancellationToken) {
         loop {
-            match upstreams.block_template(&pool_address).await {
-                Ok(v) => match parse_template(&v) {
-                    Ok(t) => {
-                        warned = false;
-                        let now = now_ms();
-                        let changed = last
-                            .as_ref()
-                            .is_none_or(|l| !l.same_work(&t) || l.network_difficulty != t.network_difficulty);
-                        if changed || now.saturating_sub(last_sent) >= refresh.as_millis() as u64 {
-                            let t = Arc::new(t);
-                            let job = store.lock().unwrap_or_else(|e| e.into_inner()).push(t.clone(), now);
-                            tracing::debug!(job = %job.id, height = t.height, clean = job.clean, "new job");
-                            last = Some(t);
-                            last_sent = now;
-                            let _ = tx.send(Some(job));
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "the node sent an unusable template"),
-                },
-                Err(e) if !warned => {
-                    warned = true;
-                    tracing::error!(error = %e, "no node answers get_block_template; miners keep their last job; retrying");
+            let fetched = self.upstreams.block_template().await;
+            let now = now_ms();
+            match fetched {
+                Ok(t) => {
+                    self.warned = false;
+                    self.on_template(t, now);
+                }
+                Err(e) if !self.warned => {
+                    self.warned = true;
+                    tracing::error!(error = %e, "no node serves a template; miners keep their last job; retrying");
                 }
                 Err(_) => {}
             }
+            // A held change whose time has come.
+            let due = self
+                .published
+                .as_ref()
+                .is_some_and(|(_, at)| now.saturating_sub(*at) >= self.timing.refresh_min.as_millis() as u64);
+            if due && let Some(t) = self.held.take() {
+                self.publish(t, now);
+            }
+            self.check_liveness(now);
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = refresh_now.notified() => {}
+                _ = tokio::time::sleep(self.next_wait(now)) => {}
+                _ = wake.notified() => {}
+                _ = stop.cancelled() => return,
             }
         }
-    });
-    jobs
+    }
+}
+
+/// Starts the dispatcher (and one push subscription per node) under `lifecycle`; returns the feed.
+pub fn spawn(
+    lifecycle: &crate::lifecycle::Lifecycle,
+    upstreams: Upstreams,
+    tls: Arc<rustls::ClientConfig>,
+    epoch_ms: u64,
+    timing: DispatchTiming,
+) -> JobFeed {
+    use crate::lifecycle::Phase;
+    let store = Arc::new(Mutex::new(JobStore::new(epoch_ms, timing.rules)));
+    let (latest_tx, latest) = watch::channel(None);
+    let (lost_tx, node_lost) = watch::channel(false);
+    let refresh_now = Arc::new(Notify::new());
+    for url in upstreams.urls() {
+        let stop = lifecycle.token(Phase::Background);
+        lifecycle
+            .spawn(Phase::Background, crate::node::push::run(url, tls.clone(), refresh_now.clone(), stop));
+    }
+    let dispatcher = Dispatcher {
+        upstreams,
+        timing,
+        store: store.clone(),
+        latest: latest_tx,
+        node_lost: lost_tx,
+        published: None,
+        held: None,
+        warned: false,
+    };
+    lifecycle
+        .spawn(Phase::Background, dispatcher.run(refresh_now.clone(), lifecycle.token(Phase::Background)));
+    JobFeed { store, latest, node_lost, refresh_now }
 }

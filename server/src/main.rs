@@ -1,28 +1,5 @@
-//! `tos-pool`: the mining pool binary.
-//!
-//! Subcommands (see `tos-pool --help`): `run`, `devnet`, `devnet-node` (`cli/serve.rs`), `hash`
-//! (`cli/hash.rs`), `bench verify` (`cli/bench.rs`).
-//!
-//! | module | what it holds |
-//! |---|---|
-//! | `config` | the TOML configuration and its checks |
-//! | `pool` | assembling a running pool |
-//! | `node` | JSON-RPC client to TOS nodes; upstream health, failover, block broadcast |
-//! | `jobs` | the job dispatcher task (templates → jobs) |
-//! | `pipeline` | the share pipeline: batching shares into the verifier engine |
-//! | `stratum` | the Stratum server and its per-connection task |
-//! | `devnet` | the simulated node and demo miners |
-//! | `rpc` | JSON-RPC envelopes |
-
-mod cli;
-mod config;
-mod devnet;
-mod jobs;
-mod node;
-mod pipeline;
-mod pool;
-mod rpc;
-mod stratum;
+//! `tos-pool`: the mining pool binary. The subcommands and everything behind them live in the
+//! library (`tos_pool`, see its crate documentation for the module map).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -34,5 +11,5 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    cli::Cli::parse().run()
+    tos_pool::cli::Cli::parse().run()
 }

@@ -1,38 +1,27 @@
 //! Assembling a running pool from a checked configuration: verifier engine, upstream nodes, job
-//! dispatcher, share pipeline, Stratum listener. One shutdown signal stops them all.
+//! dispatcher, block submitter, share stage, Stratum listeners — every task under one
+//! [`Lifecycle`] — and its ordered shutdown.
 
+use crate::block_submitter::{self, RetryPolicy};
 use crate::config::Checked;
+use crate::job_dispatcher::{self, DispatchTiming, JobFeed};
+use crate::lifecycle::{Lifecycle, Phase};
+use crate::log_limit::EventSummary;
 use crate::node::Upstreams;
-use crate::pipeline::SharePipeline;
+use crate::share_stage::{self, ShareSink, StageConfig};
+use crate::stats::PoolStats;
 use crate::stratum::{self, Context, StratumConfig};
 use gpu_verify::{EngineOptions, GpuConfig, build_engine};
+use pool_core::jobs::FreshnessRules;
+use pool_core::policy::BanConfig;
 use pool_core::vardiff::VardiffConfig;
+use pool_core::{GpuTimeout, VerifyEngine};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
-/// A running pool.
-pub struct RunningPool {
-    pub stratum_addr: SocketAddr,
-    pub ctx: Arc<Context>,
-    shutdown: watch::Sender<bool>,
-    stratum_task: tokio::task::JoinHandle<()>,
-    tls_task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl RunningPool {
-    /// Sends `client.reconnect` to every miner and stops accepting.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.stratum_task.await;
-        if let Some(t) = self.tls_task {
-            let _ = t.await;
-        }
-        // Give connection tasks a moment to flush their reconnect line.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+/// How often repeated events are summarised in the log.
+const SUMMARY_EVERY: Duration = Duration::from_secs(30);
 
 /// Settings that are not configuration: the benchmark lifts the abuse limits and vardiff.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,82 +29,168 @@ pub struct Tuning {
     pub bench: bool,
 }
 
-pub async fn start(cfg: &Checked) -> anyhow::Result<RunningPool> {
-    start_with(cfg, Tuning::default()).await
+/// A running pool.
+pub struct Pool {
+    pub stratum_addr: SocketAddr,
+    pub tls_addr: Option<SocketAddr>,
+    pub stats: Arc<PoolStats>,
+    pub engine: Arc<VerifyEngine>,
+    pub jobs: JobFeed,
+    pub upstreams: Upstreams,
+    pub ctx: Arc<Context>,
+    sink: Arc<dyn ShareSink>,
+    lifecycle: Lifecycle,
 }
 
-pub async fn start_with(cfg: &Checked, tuning: Tuning) -> anyhow::Result<RunningPool> {
-    let epoch_ms = crate::jobs::now_ms();
-    let opts = EngineOptions {
-        mode: cfg.backend,
-        cpu_threads: cfg.raw.verifier.cpu_threads,
-        gpu: GpuConfig {
-            max_batch: cfg.raw.verifier.max_batch,
-            allow_cpu_adapter: true,
-            ..GpuConfig::default()
-        },
-        sample_every: cfg.raw.verifier.sample_every,
-        ..EngineOptions::default()
-    };
-    let setup = tokio::task::spawn_blocking(move || build_engine(&opts)).await??;
-    let status = setup.engine.status();
-    tracing::info!(mode = %status.mode, using_gpu = status.using_gpu, cpu = %status.cpu, gpu = ?status.gpu, "share verifier ready");
-    let engine = setup.engine;
-
-    let upstreams = Upstreams::new(&cfg.raw.node.urls, Duration::from_millis(cfg.raw.node.timeout_ms));
-    upstreams.spawn_health_checks(Duration::from_secs(5));
-    let jobs = crate::jobs::spawn(
-        upstreams.clone(),
-        cfg.address.to_string(),
-        epoch_ms,
-        Duration::from_millis(cfg.raw.node.poll_ms),
-        Duration::from_secs(25),
-    );
-    let pipeline = SharePipeline::spawn(
-        engine.clone(),
-        cfg.raw.verifier.max_batch,
-        Duration::from_millis(cfg.raw.verifier.max_wait_ms),
-        65_536,
-    );
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut config = StratumConfig {
-        network: cfg.network,
-        instance_id: cfg.raw.pool.instance_id,
-        start_difficulty: cfg.start_difficulty,
-        vardiff: VardiffConfig { min: cfg.min_difficulty, ..VardiffConfig::default() },
-        max_connections_per_ip: cfg.raw.stratum.max_connections_per_ip,
-        proxy_protocol: cfg.raw.stratum.proxy_protocol,
-        ..StratumConfig::default()
-    };
-    if tuning.bench {
-        // Difficulty 1 for good, and no limits: the load generator is one IP sending fast.
-        config.vardiff.max = cfg.start_difficulty;
-        config.vardiff.min = cfg.start_difficulty;
-        config.submit_burst = u64::MAX / 2000;
-        config.submit_per_second = u64::MAX / 2000;
-        config.bans.window = u32::MAX;
+impl Pool {
+    pub async fn start(cfg: &Checked, sink: Arc<dyn ShareSink>) -> anyhow::Result<Pool> {
+        Self::start_with(cfg, sink, Tuning::default()).await
     }
-    let ctx = Context::new(config, jobs, pipeline, upstreams, epoch_ms, shutdown_rx);
-    let listener = stratum::bind(cfg.raw.stratum.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for Stratum on {}: {e}", cfg.raw.stratum.listen))?;
-    let stratum_addr = listener.local_addr()?;
-    tracing::info!(%stratum_addr, pool_address = %cfg.address, nodes = ?cfg.raw.node.urls, "Stratum server listening");
-    // A machine-readable line for scripts and tests (the port may have been chosen by the OS).
-    println!("stratum listening on {stratum_addr}");
-    let stratum_task = tokio::spawn(stratum::serve(listener, ctx.clone(), None));
-    let tls_task = match cfg.raw.stratum.tls_listen {
-        Some(addr) => {
-            let (cert, key) = (cfg.raw.stratum.tls_cert.as_ref(), cfg.raw.stratum.tls_key.as_ref());
-            let acceptor = stratum::tls_acceptor(cert.expect("checked"), key.expect("checked"))?;
-            let listener = stratum::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen for Stratum TLS on {addr}: {e}"))?;
-            let local = listener.local_addr()?;
-            println!("stratum tls listening on {local}");
-            Some(tokio::spawn(stratum::serve(listener, ctx.clone(), Some(acceptor))))
+
+    pub async fn start_with(cfg: &Checked, sink: Arc<dyn ShareSink>, tuning: Tuning) -> anyhow::Result<Pool> {
+        crate::fd_limit::raise();
+        let epoch_ms = crate::clock::now_ms();
+        let v = &cfg.raw.verifier;
+        let opts = EngineOptions {
+            mode: cfg.backend,
+            cpu_threads: v.cpu_threads,
+            gpu: GpuConfig { max_batch: v.max_batch, allow_cpu_adapter: true, ..GpuConfig::default() },
+            sample_every: v.sample_every,
+            ..EngineOptions::default()
+        };
+        let setup = tokio::task::spawn_blocking(move || build_engine(&opts)).await??;
+        let engine = setup.engine;
+        engine.set_gpu_timeout(GpuTimeout {
+            base: Duration::from_millis(v.gpu_timeout_base_ms),
+            per_share: Duration::from_micros(v.gpu_timeout_per_share_us),
+        });
+        let status = engine.status();
+        tracing::info!(mode = %status.mode, using_gpu = status.using_gpu, cpu = %status.cpu, gpu = ?status.gpu, "share verifier ready");
+
+        let lifecycle = Lifecycle::new();
+        let stats = Arc::new(PoolStats::default());
+        let events = Arc::new(EventSummary::default());
+        let n = &cfg.raw.node;
+        let tls = crate::node::client::tls_config(n.ca_file.as_deref())?;
+        let upstreams = Upstreams::new(
+            &n.urls,
+            Duration::from_millis(n.timeout_ms),
+            tls.clone(),
+            cfg.address.clone(),
+            cfg.network,
+        );
+        let health =
+            upstreams.clone().health_loop(Duration::from_secs(5), lifecycle.token(Phase::Background));
+        lifecycle.spawn(Phase::Background, health);
+        let rules = FreshnessRules { max_age_ms: n.max_job_age_ms, ..FreshnessRules::default() };
+        let timing = DispatchTiming {
+            poll: Duration::from_millis(n.poll_ms),
+            refresh_min: Duration::from_millis(n.job_refresh_min_ms),
+            rules,
+        };
+        let jobs = job_dispatcher::spawn(&lifecycle, upstreams.clone(), tls, epoch_ms, timing);
+        let blocks = block_submitter::spawn(
+            &lifecycle,
+            upstreams.clone(),
+            sink.clone(),
+            stats.clone(),
+            jobs.refresh_now.clone(),
+            RetryPolicy::default(),
+        );
+        let stage = share_stage::spawn(
+            &lifecycle,
+            engine.clone(),
+            jobs.clone(),
+            sink.clone(),
+            blocks,
+            stats.clone(),
+            StageConfig {
+                max_batch: v.max_batch,
+                max_wait: Duration::from_millis(v.max_wait_ms),
+                race_window_ms: rules.grace_ms,
+                ..StageConfig::default()
+            },
+        );
+        let mut config = StratumConfig {
+            network: cfg.network,
+            instance_id: cfg.raw.pool.instance_id,
+            start_difficulty: cfg.start_difficulty,
+            vardiff: VardiffConfig {
+                min: cfg.min_difficulty,
+                idle_floor: cfg.idle_floor,
+                ..VardiffConfig::default()
+            },
+            max_connections_per_ip: cfg.raw.stratum.max_connections_per_ip,
+            proxy_protocol: cfg.raw.stratum.proxy_protocol,
+            ..StratumConfig::default()
+        };
+        if tuning.bench {
+            // Difficulty fixed, and no limits: the load generator is one IP sending fast.
+            config.vardiff.max = cfg.start_difficulty;
+            config.vardiff.min = cfg.start_difficulty;
+            config.submit_burst = u64::MAX / 2000;
+            config.submit_per_second = u64::MAX / 2000;
+            config.bans = BanConfig { enabled: false, ..BanConfig::default() };
         }
-        None => None,
-    };
-    Ok(RunningPool { stratum_addr, ctx, shutdown, stratum_task, tls_task })
+        let summary_events = events.clone();
+        let summary_stop = lifecycle.token(Phase::Background);
+        lifecycle.spawn(Phase::Background, async move {
+            let mut every = tokio::time::interval(SUMMARY_EVERY);
+            every.tick().await;
+            loop {
+                tokio::select! {
+                    _ = every.tick() => summary_events.flush(SUMMARY_EVERY),
+                    _ = summary_stop.cancelled() => return summary_events.flush(SUMMARY_EVERY),
+                }
+            }
+        });
+        let ctx =
+            Context::new(config, jobs.clone(), stage, stats.clone(), events, epoch_ms, lifecycle.clone());
+        let listen = cfg.raw.stratum.listen;
+        let listener = stratum::bind(listen).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen for Stratum on {listen}: {e} (is another pool running?)")
+        })?;
+        let stratum_addr = listener.local_addr()?;
+        tracing::info!(%stratum_addr, pool_address = %cfg.address, nodes = ?n.urls, "Stratum server listening");
+        // A machine-readable line for scripts and tests (the port may have been chosen by the OS).
+        println!("stratum listening on {stratum_addr}");
+        lifecycle.spawn(Phase::Accept, stratum::serve(listener, ctx.clone(), None));
+        let tls_addr = match cfg.raw.stratum.tls_listen {
+            Some(addr) => {
+                let (cert, key) = (cfg.raw.stratum.tls_cert.as_ref(), cfg.raw.stratum.tls_key.as_ref());
+                let acceptor = stratum::tls_acceptor(cert.expect("checked"), key.expect("checked"))?;
+                let listener = stratum::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen for Stratum TLS on {addr}: {e}"))?;
+                let local = listener.local_addr()?;
+                println!("stratum tls listening on {local}");
+                lifecycle.spawn(Phase::Accept, stratum::serve(listener, ctx.clone(), Some(acceptor)));
+                Some(local)
+            }
+            None => None,
+        };
+        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, sink, lifecycle })
+    }
+
+    /// The ordered shutdown: stop accepting; every connection writes its owed answers, sends
+    /// `client.reconnect` and closes; the share stage drains; the sink is flushed; block
+    /// submissions finish; background tasks stop. Returns when all of it is done.
+    pub async fn shutdown(self) {
+        for phase in Phase::ORDER {
+            let running = self.lifecycle.running(phase);
+            tracing::info!(?phase, tasks = running, "shutting down");
+            self.lifecycle.stop(phase).await;
+            if phase == Phase::Shares
+                && let Err(e) = self.sink.flush().await
+            {
+                tracing::error!(error = %e, "the share sink could not be flushed at shutdown");
+            }
+        }
+        self.lifecycle.cancel_all();
+        tracing::info!("shutdown complete");
+    }
+
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
 }

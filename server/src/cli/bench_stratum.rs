@@ -289,8 +289,10 @@ pub fn pool_server(node_difficulty: u64) -> ExitCode {
         cfg.stratum.max_connections_per_ip = usize::MAX;
         let checked = cfg.check().expect("bench config");
         let tuning = crate::pool::Tuning { bench: true };
-        let pool = crate::pool::start_with(&checked, tuning).await.expect("pool starts");
-        let _ = tokio::signal::ctrl_c().await;
+        let pool = crate::pool::Pool::start_with(&checked, crate::share_stage::MemorySink::new(), tuning)
+            .await
+            .expect("pool starts");
+        super::wait_for_signal().await;
         pool.shutdown().await;
     });
     ExitCode::SUCCESS

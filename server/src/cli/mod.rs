@@ -2,8 +2,9 @@
 
 mod bench;
 mod bench_stratum;
+mod devnet;
 mod hash;
-mod serve;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,11 +27,11 @@ enum Command {
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Run the pool with a configuration file.
-    Run(serve::RunArgs),
+    Run(run::RunArgs),
     /// Run a simulated node, the pool on it and demo miners, all in this process.
-    Devnet(serve::DevnetCmd),
+    Devnet(devnet::DevnetCmd),
     /// Run the simulated devnet node alone (point `tos-pool run` at it).
-    DevnetNode(serve::DevnetNodeCmd),
+    DevnetNode(devnet::DevnetNodeCmd),
     /// (internal) The pool process of `bench stratum`.
     #[command(hide = true)]
     BenchPoolServer { node_difficulty: u64 },
@@ -41,10 +42,33 @@ impl Cli {
         match self.command {
             Command::Hash(args) => hash::run(args),
             Command::Bench(cmd) => bench::run(cmd),
-            Command::Run(args) => serve::run(args),
-            Command::Devnet(args) => serve::devnet(args),
-            Command::DevnetNode(args) => serve::devnet_node(args),
+            Command::Run(args) => run::run(args),
+            Command::Devnet(args) => devnet::devnet(args),
+            Command::DevnetNode(args) => devnet::devnet_node(args),
             Command::BenchPoolServer { node_difficulty } => bench_stratum::pool_server(node_difficulty),
         }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
+
+fn report(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM (systemd's stop, `kill`): both start the ordered shutdown.
+pub(crate) async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
     }
 }

@@ -5,6 +5,8 @@ pub mod miner;
 pub mod node;
 
 use crate::config::{Config, NodeSection, PoolSection, StratumSection, VerifierSection};
+use crate::pool::Pool;
+use crate::share_stage::MemorySink;
 use pool_core::address::Address;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,7 +42,12 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
             start_difficulty: "1000".into(),
             ..StratumSection::default()
         },
-        node: NodeSection { urls: vec![format!("http://{node_rpc}")], poll_ms: 100, timeout_ms: 2_000 },
+        node: NodeSection {
+            urls: vec![format!("http://{node_rpc}")],
+            poll_ms: 100,
+            timeout_ms: 2_000,
+            ..NodeSection::default()
+        },
         verifier: VerifierSection { backend: verifier.into(), ..VerifierSection::default() },
     }
 }
@@ -58,7 +65,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     tracing::info!(%node_addr, "simulated TOS node listening (JSON-RPC at /json_rpc)");
 
     let cfg = devnet_config(args.stratum, node_addr, &args.verifier).check()?;
-    let pool = crate::pool::start(&cfg).await?;
+    let sink = MemorySink::new();
+    let pool = Pool::start(&cfg, sink.clone()).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut miners = Vec::new();
     for i in 0..args.demo_miners {
@@ -77,16 +85,16 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             _ = report.tick() => {
-                let s = &pool.ctx.stats;
+                let s = &pool.stats;
                 let hashes: u64 = miners.iter().map(|m| m.hashes.load(Ordering::Relaxed)).sum();
                 println!(
                     "[{:>4}s] height {} · shares accepted {} rejected {} · blocks found {} accepted by node {} · demo hashrate {:.0} H/s · connections {}",
                     started.elapsed().as_secs(),
                     node.height(),
-                    s.accepted.load(Ordering::Relaxed),
-                    s.rejected.load(Ordering::Relaxed),
+                    sink.share_count(),
+                    s.rejected_total(),
                     s.blocks_found.load(Ordering::Relaxed),
-                    node.accepted_blocks(),
+                    s.blocks_accepted.load(Ordering::Relaxed),
                     hashes as f64 / started.elapsed().as_secs_f64(),
                     s.connections.load(Ordering::Relaxed),
                 );
@@ -94,7 +102,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                     break;
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = crate::cli::wait_for_signal() => break,
         }
     }
     stop.store(true, Ordering::Relaxed);

@@ -3,8 +3,11 @@
 //! V3 against the network target and the rules of §3.5.
 //!
 //! * Blocks come only from submissions; the difficulty follows the hashrate towards 1 s blocks
-//!   (never below the devnet minimum of 1,000).
+//!   (never below the devnet minimum of 1,000). Each block remembers the difficulty its children
+//!   were issued at, and a block is judged against its parent's.
 //! * A block on the newest tip is `Normal`; on a tip up to 3 heights back it is accepted as `Side`.
+//! * [`DevnetNode::churn_mempool`] changes the template's transactions N times a second, as a busy
+//!   network does (the pool must not re-issue work that often).
 //! * Stable height = height − 24; every 25th accepted block is orphaned when it becomes stable
 //!   (topoheight null, type `Orphaned`), so the pool's block tracking meets orphans.
 //! * WebSocket on the same path (`GET /json_rpc` with upgrade): `subscribe {"notify": "new_block_template"}`
@@ -24,7 +27,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const MIN_DIFFICULTY: u64 = 1_000;
 pub const STABLE_LIMIT: u64 = 24;
@@ -44,6 +46,8 @@ struct Block {
     nonce: u64,
     extra_nonce: [u8; 32],
     tips: Vec<[u8; 32]>,
+    /// The difficulty of templates on top of this block (what its children must meet).
+    children_difficulty: Difficulty,
 }
 
 struct Chain {
@@ -52,6 +56,8 @@ struct Chain {
     difficulty: Difficulty,
     min_difficulty: u64,
     accepted: u64,
+    /// The simulated mempool: transaction hashes every template carries.
+    mempool: Vec<[u8; 32]>,
 }
 
 /// The simulated node's state; cheap to clone (shared).
@@ -62,9 +68,7 @@ pub struct DevnetNode {
     blocks: tokio::sync::broadcast::Sender<u64>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+use crate::clock::now_ms;
 
 impl DevnetNode {
     pub fn new() -> Self {
@@ -84,6 +88,7 @@ impl DevnetNode {
             nonce: 0,
             extra_nonce: [0; 32],
             tips: vec![],
+            children_difficulty: Difficulty::from_u64(min.max(1)).expect("non-zero"),
         };
         let mut by_hash = HashMap::new();
         by_hash.insert(genesis.hash, 0);
@@ -94,6 +99,7 @@ impl DevnetNode {
                 difficulty: Difficulty::from_u64(min.max(1)).expect("non-zero"),
                 min_difficulty: min.max(1),
                 accepted: 0,
+                mempool: Vec::new(),
             })),
             blocks: tokio::sync::broadcast::channel(64).0,
         }
@@ -116,6 +122,27 @@ impl DevnetNode {
 
     pub fn accepted_blocks(&self) -> u64 {
         self.lock().accepted
+    }
+
+    /// Replaces the mempool `per_second` times a second (with a `new_block_template` event each
+    /// time, as the real node sends on new transactions), forever.
+    pub async fn churn_mempool(self, per_second: u32) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1) / per_second.max(1));
+        loop {
+            every.tick().await;
+            let height = {
+                let mut c = self.lock();
+                let n = 1 + rand::random::<u8>() as usize % 4;
+                c.mempool = (0..n).map(|_| rand::random::<[u8; 32]>()).collect();
+                c.blocks.last().map_or(0, |b| b.height)
+            };
+            let _ = self.blocks.send(height);
+        }
+    }
+
+    /// Sets the mempool (tests).
+    pub fn set_mempool(&self, txs: Vec<[u8; 32]>) {
+        self.lock().mempool = txs;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Chain> {
@@ -179,7 +206,7 @@ impl DevnetNode {
             nonce: 0,
             extra_nonce,
             tips: vec![top.hash],
-            txs: vec![],
+            txs: c.mempool.clone(),
             miner_key: miner.key,
             vrf: Some(None),
         };
@@ -259,15 +286,15 @@ impl DevnetNode {
                 format!("Timestamp {} is greater than current time {now}", t.timestamp_ms),
             ));
         }
-        // Difficulty at the tips: the current difficulty if on the top, the parent's otherwise.
-        let difficulty = if parent.hash == top.hash { c.difficulty } else { parent.difficulty };
+        // Difficulty at the tips: what the parent's children were issued (for the top, the current).
+        let difficulty = parent.children_difficulty;
         let pow = pool_core::hash::tos_hash_v3(header.as_bytes());
         if !difficulty.target().is_met_by(&pow) {
             return Err(RpcError::new(200 + 10, "Invalid difficulty"));
         }
         let miner = Address::normal(false, t.miner_key);
         let kind = if parent.hash == top.hash { "Normal" } else { "Side" };
-        let block = Block {
+        let mut block = Block {
             hash,
             height: t.height,
             topoheight: top.topoheight + 1,
@@ -278,6 +305,7 @@ impl DevnetNode {
             nonce: t.nonce,
             extra_nonce: t.extra_nonce,
             tips: t.tips.clone(),
+            children_difficulty: c.difficulty,
         };
         if kind == "Normal" {
             // Retarget towards 1 s blocks: d' = d × 1000 / elapsed, within ×2 / ÷2.
@@ -294,6 +322,9 @@ impl DevnetNode {
                 .expect("non-zero")
                 .0;
             c.difficulty = Difficulty::new(next.max(U256::from_u64(c.min_difficulty))).expect("non-zero");
+            block.children_difficulty = c.difficulty;
+            // The included transactions leave the mempool.
+            c.mempool.retain(|tx| !t.txs.contains(tx));
         }
         let index = c.blocks.len();
         c.by_hash.insert(hash, index);

@@ -1,11 +1,17 @@
 //! The Stratum server: the accept loop and per-IP limits here, one task per connection in
-//! [`connection`]. Shutdown sends `client.reconnect` to every miner.
+//! [`connection`] (I/O and session state only: shares go to the share stage for their verdict).
+//! Repeated events (refused connections, bad logins, bans) are summarised, not logged one by one.
 
 mod connection;
 
-use crate::jobs::Jobs;
-use crate::node::Upstreams;
-use crate::pipeline::SharePipeline;
+pub use connection::serve_connection;
+
+use crate::clock::now_ms;
+use crate::job_dispatcher::JobFeed;
+use crate::lifecycle::{Lifecycle, Phase};
+use crate::log_limit::EventSummary;
+use crate::share_stage::ShareStageHandle;
+use crate::stats::PoolStats;
 use pool_core::Difficulty;
 use pool_core::address::Network;
 use pool_core::policy::{BanConfig, BanList};
@@ -17,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// Settings of the Stratum front end.
 #[derive(Clone, Debug)]
@@ -37,12 +42,19 @@ pub struct StratumConfig {
     /// Submits a connection may send at once, and per second sustained.
     pub submit_burst: u64,
     pub submit_per_second: u64,
+    /// Authorize attempts a connection may send at once, and per minute sustained.
+    pub authorize_burst: u64,
+    pub authorize_per_minute: u64,
     /// Expect a PROXY protocol (v1/v2) header first: behind a load balancer, the real client address
     /// then drives per-IP limits and bans.
     pub proxy_protocol: bool,
-    /// Malformed lines tolerated per connection before its IP is banned.
+    /// Malformed lines and bad logins tolerated per connection before its IP is banned.
     pub malformed_limit: u32,
     pub bans: BanConfig,
+    /// Issues remembered per connection (shares on older ones are stale).
+    pub issues_kept: usize,
+    /// Shares a connection may have awaiting their verdict before it stops reading.
+    pub max_in_flight: usize,
 }
 
 impl Default for StratumConfig {
@@ -58,60 +70,62 @@ impl Default for StratumConfig {
             job_refresh: Duration::from_secs(25),
             submit_burst: 100,
             submit_per_second: 20,
+            authorize_burst: 5,
+            authorize_per_minute: 6,
             proxy_protocol: false,
             malformed_limit: 5,
             bans: BanConfig::default(),
+            issues_kept: 8,
+            max_in_flight: 256,
         }
     }
-}
-
-/// Pool-wide share counters.
-#[derive(Default)]
-pub struct Stats {
-    pub accepted: AtomicU64,
-    pub accepted_difficulty: AtomicU64,
-    pub rejected: AtomicU64,
-    pub blocks_found: AtomicU64,
-    pub blocks_accepted: AtomicU64,
-    pub connections: AtomicU64,
-    pub refused_banned: AtomicU64,
 }
 
 /// What every connection task shares.
 pub struct Context {
     pub config: StratumConfig,
-    pub jobs: Jobs,
-    pub pipeline: SharePipeline,
-    pub upstreams: Upstreams,
+    pub jobs: JobFeed,
+    pub stage: ShareStageHandle,
+    pub stats: Arc<PoolStats>,
+    pub events: Arc<EventSummary>,
     pub epoch_ms: u64,
-    pub stats: Stats,
+    pub lifecycle: Lifecycle,
     next_connection: AtomicU64,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     pub bans: Mutex<BanList>,
-    pub shutdown: watch::Receiver<bool>,
 }
 
 impl Context {
     pub fn new(
         config: StratumConfig,
-        jobs: Jobs,
-        pipeline: SharePipeline,
-        upstreams: Upstreams,
+        jobs: JobFeed,
+        stage: ShareStageHandle,
+        stats: Arc<PoolStats>,
+        events: Arc<EventSummary>,
         epoch_ms: u64,
-        shutdown: watch::Receiver<bool>,
+        lifecycle: Lifecycle,
     ) -> Arc<Self> {
         Arc::new(Context {
             bans: Mutex::new(BanList::new(config.bans.clone())),
             config,
             jobs,
-            pipeline,
-            upstreams,
+            stage,
+            stats,
+            events,
             epoch_ms,
-            stats: Stats::default(),
+            lifecycle,
             next_connection: AtomicU64::new(1),
             per_ip: Mutex::new(HashMap::new()),
-            shutdown,
         })
+    }
+
+    pub fn bans(&self) -> std::sync::MutexGuard<'_, BanList> {
+        self.bans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh connection number.
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 }
 
@@ -160,23 +174,27 @@ pub fn tls_acceptor(
 
 /// Accepts connections until shutdown; with `tls`, each connection is a TLS session.
 pub async fn serve(listener: TcpListener, ctx: Arc<Context>, tls: Option<tokio_rustls::TlsAcceptor>) {
-    let mut shutdown = ctx.shutdown.clone();
+    let stop = ctx.lifecycle.token(Phase::Accept);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of descriptors, usually: the summary says how often.
+                    ctx.events.note("accept_failed", || e.to_string());
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        _ = stop.cancelled() => return,
+                    }
                     continue;
                 }
             },
-            _ = shutdown.changed() => return,
+            _ = stop.cancelled() => return,
         };
-        let (ctx, tls) = (ctx.clone(), tls.clone());
-        tokio::spawn(async move {
+        let (ctx2, tls) = (ctx.clone(), tls.clone());
+        ctx.lifecycle.spawn(Phase::Connections, async move {
             let _ = stream.set_nodelay(true);
-            accept_one(stream, peer, ctx, tls).await;
+            accept_one(stream, peer, ctx2, tls).await;
         });
     }
 }
@@ -202,39 +220,48 @@ async fn accept_one(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let mut peer = socket_peer;
+    let stop = ctx.lifecycle.token(Phase::Connections);
     if ctx.config.proxy_protocol {
-        match tokio::time::timeout(Duration::from_secs(5), read_proxy_header(&mut stream)).await {
+        let header = tokio::select! {
+            h = tokio::time::timeout(Duration::from_secs(5), read_proxy_header(&mut stream)) => h,
+            _ = stop.cancelled() => return,
+        };
+        match header {
             Ok(Ok(proxy::ProxySource::Client(client))) => peer = client,
             Ok(Ok(proxy::ProxySource::Local)) => {}
             Ok(Err(e)) => {
-                tracing::warn!(%socket_peer, error = %e, "PROXY protocol is on but the connection did not start with a valid header; closing");
+                ctx.events.note("connection_without_proxy_header", || format!("{socket_peer}: {e}"));
                 return;
             }
             Err(_) => return,
         }
     }
-    if ctx.bans.lock().unwrap_or_else(|e| e.into_inner()).is_banned(peer.ip(), crate::jobs::now_ms()) {
+    if ctx.bans().is_banned(peer.ip(), now_ms()) {
         ctx.stats.refused_banned.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(%peer, "refusing a banned IP");
+        ctx.events.note("connection_refused_banned", || peer.ip().to_string());
         return;
     }
     let _slot = {
         let mut m = ctx.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         let n = m.entry(peer.ip()).or_default();
         if *n >= ctx.config.max_connections_per_ip {
-            tracing::warn!(%peer, limit = ctx.config.max_connections_per_ip, "per-IP connection limit reached; refusing");
+            ctx.stats.refused_over_cap.fetch_add(1, Ordering::Relaxed);
+            ctx.events.note("connection_refused_over_per_ip_cap", || peer.ip().to_string());
             return;
         }
         *n += 1;
         IpSlot { ctx: ctx.clone(), ip: peer.ip() }
     };
     ctx.stats.connections.fetch_add(1, Ordering::Relaxed);
-    let id = ctx.next_connection.fetch_add(1, Ordering::Relaxed);
     match tls {
-        None => connection::run(stream, peer, id, ctx).await,
+        None => serve_connection(stream, peer, ctx).await,
         Some(acceptor) => {
-            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => connection::run(tls_stream, peer, id, ctx).await,
+            let handshake = tokio::select! {
+                h = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)) => h,
+                _ = stop.cancelled() => return,
+            };
+            match handshake {
+                Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, ctx).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }

@@ -1,0 +1,38 @@
+//! # tos-pool (the server library behind the `tos-pool` binary)
+//!
+//! One module per subsystem; each subsystem is a task owning its state, talking through typed
+//! channels, spawned under one [`lifecycle::Lifecycle`] and stopped in order.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`pool`] | assembling a running [`pool::Pool`] and its ordered shutdown |
+//! | [`lifecycle`] | one cancellation token and task tracker for every task; the shutdown phases |
+//! | [`config`] | the TOML configuration and its checks |
+//! | [`node`] | JSON-RPC client to TOS nodes (typed answers, https); upstream health, template source, broadcast; WebSocket push |
+//! | [`job_dispatcher`] | the job dispatcher task: templates → jobs (new height at once, same height at most every 5 s) |
+//! | [`stratum`] | the Stratum server: accept loop, per-IP limits, one task per connection (I/O and session state) |
+//! | [`share_stage`] | the share stage: batch, verify, judge, record in the [`share_stage::ShareSink`], answer |
+//! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
+//! | [`stats`] | pool-wide counters |
+//! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
+//! | [`clock`] | the one wall clock (`pool-core` is handed the time) |
+//! | [`fd_limit`] | raising the open-file limit at start |
+//! | [`devnet`] | the simulated node and demo miners |
+//! | [`cli`] | the binary's subcommands |
+//! | [`rpc`] | JSON-RPC envelopes |
+
+pub mod block_submitter;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod devnet;
+pub mod fd_limit;
+pub mod job_dispatcher;
+pub mod lifecycle;
+pub mod log_limit;
+pub mod node;
+pub mod pool;
+pub mod rpc;
+pub mod share_stage;
+pub mod stats;
+pub mod stratum;
