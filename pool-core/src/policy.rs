@@ -14,23 +14,35 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-/// Token bucket: `burst` at once, `per_second` sustained.
+/// Token bucket: `burst` at once, a steady refill after that.
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
-    tokens_milli: u64,
-    burst: u64,
-    per_second: u64,
+    /// Millionths of a token.
+    tokens_micro: u64,
+    burst_micro: u64,
+    refill_micro_per_ms: u64,
     /// Extra tokens granted beyond the burst (shares in flight after a retarget), spent first.
     allowance: u64,
     last_ms: u64,
 }
 
 impl TokenBucket {
+    /// `burst` at once, `per_second` sustained.
     pub fn new(burst: u64, per_second: u64, now_ms: u64) -> Self {
+        Self::with_refill(burst, per_second.saturating_mul(1000), now_ms)
+    }
+
+    /// `burst` at once, `per_minute` sustained.
+    pub fn per_minute(burst: u64, per_minute: u64, now_ms: u64) -> Self {
+        Self::with_refill(burst, per_minute.saturating_mul(1_000_000) / 60_000, now_ms)
+    }
+
+    fn with_refill(burst: u64, refill_micro_per_ms: u64, now_ms: u64) -> Self {
+        let burst_micro = burst.saturating_mul(1_000_000);
         TokenBucket {
-            tokens_milli: burst.saturating_mul(1000),
-            burst,
-            per_second,
+            tokens_micro: burst_micro,
+            burst_micro,
+            refill_micro_per_ms,
             allowance: 0,
             last_ms: now_ms,
         }
@@ -40,15 +52,15 @@ impl TokenBucket {
     pub fn allow(&mut self, now_ms: u64) -> bool {
         let elapsed = now_ms.saturating_sub(self.last_ms);
         self.last_ms = now_ms;
-        self.tokens_milli = self
-            .tokens_milli
-            .saturating_add(elapsed.saturating_mul(self.per_second))
-            .min(self.burst.saturating_mul(1000));
+        self.tokens_micro = self
+            .tokens_micro
+            .saturating_add(elapsed.saturating_mul(self.refill_micro_per_ms))
+            .min(self.burst_micro);
         if self.allowance > 0 {
             self.allowance -= 1;
             true
-        } else if self.tokens_milli >= 1000 {
-            self.tokens_milli -= 1000;
+        } else if self.tokens_micro >= 1_000_000 {
+            self.tokens_micro -= 1_000_000;
             true
         } else {
             false
@@ -255,6 +267,10 @@ mod tests {
         l.grant(30);
         assert_eq!((0..100).filter(|_| l.allow(60_000)).count(), 30, "the grant on top of an empty bucket");
         assert_eq!(in_flight_allowance(5), 10);
+        let mut a = TokenBucket::per_minute(2, 6, 0);
+        assert!(a.allow(0) && a.allow(0) && !a.allow(0));
+        assert!(!a.allow(9_999), "six a minute: one every 10 s");
+        assert!(a.allow(10_000) && !a.allow(10_001));
         assert_eq!(in_flight_allowance(1 << 40), MAX_IN_FLIGHT_ALLOWANCE);
     }
 

@@ -48,18 +48,37 @@ impl Pool {
     }
 
     pub async fn start_with(cfg: &Checked, sink: Arc<dyn ShareSink>, tuning: Tuning) -> anyhow::Result<Pool> {
+        Self::start_on(cfg, sink, tuning, None).await
+    }
+
+    /// Starts the pool on `engine` (tests hand in engines with faulty backends), or on the engine
+    /// the configuration describes.
+    pub async fn start_on(
+        cfg: &Checked,
+        sink: Arc<dyn ShareSink>,
+        tuning: Tuning,
+        engine: Option<Arc<VerifyEngine>>,
+    ) -> anyhow::Result<Pool> {
         crate::fd_limit::raise();
         let epoch_ms = crate::clock::now_ms();
         let v = &cfg.raw.verifier;
-        let opts = EngineOptions {
-            mode: cfg.backend,
-            cpu_threads: v.cpu_threads,
-            gpu: GpuConfig { max_batch: v.max_batch, allow_cpu_adapter: true, ..GpuConfig::default() },
-            sample_every: v.sample_every,
-            ..EngineOptions::default()
+        let engine = match engine {
+            Some(e) => e,
+            None => {
+                let opts = EngineOptions {
+                    mode: cfg.backend,
+                    cpu_threads: v.cpu_threads,
+                    gpu: GpuConfig {
+                        max_batch: v.max_batch,
+                        allow_cpu_adapter: true,
+                        ..GpuConfig::default()
+                    },
+                    sample_every: v.sample_every,
+                    ..EngineOptions::default()
+                };
+                tokio::task::spawn_blocking(move || build_engine(&opts)).await??.engine
+            }
         };
-        let setup = tokio::task::spawn_blocking(move || build_engine(&opts)).await??;
-        let engine = setup.engine;
         engine.set_gpu_timeout(GpuTimeout {
             base: Duration::from_millis(v.gpu_timeout_base_ms),
             per_share: Duration::from_micros(v.gpu_timeout_per_share_us),
@@ -192,5 +211,15 @@ impl Pool {
 
     pub fn lifecycle(&self) -> &Lifecycle {
         &self.lifecycle
+    }
+
+    /// Serves one more Stratum connection over any stream (an in-process client, a test's
+    /// `tokio::io::duplex`), as if accepted from `peer`.
+    pub fn attach<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let ctx = self.ctx.clone();
+        self.lifecycle.spawn(Phase::Connections, stratum::serve_connection(stream, peer, ctx));
     }
 }

@@ -60,10 +60,23 @@ struct Chain {
     mempool: Vec<[u8; 32]>,
 }
 
+/// Ways the simulated node can misbehave, for tests of the pool's node handling.
+#[derive(Clone, Debug, Default)]
+pub struct Quirks {
+    /// Reported by `get_info` instead of "Dev" (a node on another network).
+    pub network: Option<String>,
+    /// Templates pay this key whatever address was asked for (a node built for another wallet).
+    pub miner_key: Option<[u8; 32]>,
+    /// `get_block_template` and `submit_block` are not served (a node started without its getwork
+    /// server).
+    pub no_getwork: bool,
+}
+
 /// The simulated node's state; cheap to clone (shared).
 #[derive(Clone)]
 pub struct DevnetNode {
     chain: Arc<Mutex<Chain>>,
+    quirks: Arc<Quirks>,
     /// Fires on every accepted block (drives `new_block_template` events).
     blocks: tokio::sync::broadcast::Sender<u64>,
 }
@@ -77,6 +90,11 @@ impl DevnetNode {
 
     /// A node whose difficulty never drops below `min` (benchmarks use a huge one: no blocks).
     pub fn with_min_difficulty(min: u64) -> Self {
+        Self::with_quirks(min, Quirks::default())
+    }
+
+    /// A node with `quirks`.
+    pub fn with_quirks(min: u64, quirks: Quirks) -> Self {
         let genesis = Block {
             hash: *blake3::hash(b"tos-pool devnet genesis").as_bytes(),
             height: 0,
@@ -102,6 +120,7 @@ impl DevnetNode {
                 mempool: Vec::new(),
             })),
             blocks: tokio::sync::broadcast::channel(64).0,
+            quirks: Arc::new(quirks),
         }
     }
 
@@ -113,6 +132,29 @@ impl DevnetNode {
 
     pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
         tokio::net::TcpListener::bind(addr).await
+    }
+
+    /// Serves `POST /json_rpc` (and the WebSocket) over TLS: an `https://` node.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> std::io::Result<()> {
+        let app = Router::new().route("/json_rpc", post(handle).get(websocket)).with_state(self);
+        axum::serve(TlsListener { tcp: listener, acceptor }, app).await
+    }
+
+    /// Mines one block on the top at the current difficulty (as another miner on the network
+    /// would); returns its height.
+    pub fn mine_one(&self) -> u64 {
+        let (mut t, d) = self.template_for(&Address::normal(false, [1; 32]));
+        let target = d.target();
+        let mut hasher = pool_core::hash::TosHasher::new();
+        t.nonce = (0u64..)
+            .find(|&n| target.is_met_by(&hasher.hash(t.miner_work().with_nonce(n).as_bytes())))
+            .expect("some nonce meets the target");
+        self.submit_block(&json!({ "block_template": t.to_hex() })).expect("a valid block");
+        t.height
     }
 
     /// Current height (for tests and logs).
@@ -151,6 +193,11 @@ impl DevnetNode {
 
     /// Dispatches one JSON-RPC call.
     pub fn call(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        if self.quirks.no_getwork
+            && matches!(method, "get_block_template" | "get_miner_work" | "submit_block")
+        {
+            return Err(RpcError::new(-32601, format!("Method not found: {method}")));
+        }
         match method {
             "get_info" => Ok(self.get_info()),
             "get_height" => Ok(json!(self.height())),
@@ -180,7 +227,7 @@ impl DevnetNode {
             "miner_reward": REWARD - REWARD / 10,
             "mempool_size": 0,
             "version": "tos-pool-devnet",
-            "network": "Dev",
+            "network": self.quirks.network.as_deref().unwrap_or("Dev"),
             "block_version": 0,
         })
     }
@@ -214,7 +261,10 @@ impl DevnetNode {
     }
 
     fn get_block_template(&self, params: &Value) -> Result<Value, RpcError> {
-        let miner = Self::address(params)?;
+        let mut miner = Self::address(params)?;
+        if let Some(key) = self.quirks.miner_key {
+            miner.key = key;
+        }
         let (t, d) = self.template_for(&miner);
         let topo = self.lock().blocks.last().map_or(0, |b| b.topoheight);
         Ok(
@@ -389,6 +439,32 @@ impl Default for DevnetNode {
     }
 }
 
+/// A TLS listener for axum: accepts TCP, completes the handshake, hands over the stream.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            if let Ok(Ok(tls)) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), self.acceptor.accept(tcp)).await
+            {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
 async fn handle(State(node): State<DevnetNode>, body: axum::body::Bytes) -> Json<Value> {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return Json(response(&Value::Null, Err(RpcError::new(-32700, "Parse error"))));
@@ -458,5 +534,59 @@ async fn serve_websocket(node: DevnetNode, mut socket: WebSocket) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mines `t` (whose timestamp is set by the caller) to `meet` but not `miss`; submits it.
+    fn mine(
+        node: &DevnetNode,
+        mut t: BlockTemplate,
+        meet: Difficulty,
+        miss: Option<Difficulty>,
+    ) -> Result<Value, RpcError> {
+        let mut h = pool_core::hash::TosHasher::new();
+        t.nonce = (0u64..)
+            .find(|&n| {
+                let hash = h.hash(t.miner_work().with_nonce(n).as_bytes());
+                meet.target().is_met_by(&hash) && !miss.is_some_and(|m| m.target().is_met_by(&hash))
+            })
+            .unwrap();
+        node.submit_block(&json!({ "block_template": t.to_hex() }))
+    }
+
+    #[test]
+    fn a_sibling_is_judged_at_the_difficulty_its_parent_gave_its_children() {
+        let node = DevnetNode::with_min_difficulty(1000);
+        let miner = Address::normal(false, [3; 32]);
+        let d = |v: u64| Difficulty::from_u64(v).unwrap();
+        // Two fast blocks double the difficulty twice: 1000 → 2000 → 4000.
+        for _ in 0..2 {
+            let (mut t, diff) = node.template_for(&miner);
+            t.timestamp_ms = node.lock().blocks.last().unwrap().timestamp_ms;
+            mine(&node, t, diff, None).unwrap();
+        }
+        // A slow block (2 s after its parent) on top, mined at 4000: its children get 2000.
+        let (mut t, diff) = node.template_for(&miner);
+        assert_eq!(diff, d(4000));
+        let parent_ts = node.lock().blocks.last().unwrap().timestamp_ms;
+        t.timestamp_ms = parent_ts + 2000;
+        let slow_ts = t.timestamp_ms;
+        mine(&node, t, diff, None).unwrap();
+        let (child, child_diff) = node.template_for(&miner);
+        assert_eq!(child_diff, d(2000), "the slow block's children are issued 2000");
+        // Two children of the slow block, both found at 2000 but not at 4000 (the parent's own):
+        // the first is Normal, the second a valid sibling (Side), not "Invalid difficulty".
+        let mut a = child.clone();
+        a.timestamp_ms = slow_ts;
+        let mut b = child;
+        b.timestamp_ms = slow_ts;
+        mine(&node, a, d(2000), Some(d(4000))).unwrap();
+        let r = mine(&node, b, d(2000), Some(d(4000)));
+        assert_eq!(r, Ok(json!(true)), "the sibling is accepted");
+        assert_eq!(node.lock().blocks.last().unwrap().kind, "Side");
     }
 }

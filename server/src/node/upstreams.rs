@@ -1,12 +1,15 @@
 //! Several upstream nodes: health from the calls that matter, the template source, block broadcast.
 //!
-//! * A node's health is recorded on every `get_block_template` and `submit_block` as well as on the
-//!   periodic `get_info` check: three failures in a row mark it unhealthy, one success heals it.
+//! * A node's health comes from the calls that matter: every `get_block_template` (any error is a
+//!   failure: a node that cannot give templates is no use) and `submit_block` (unreachable is a
+//!   failure; a refused block is not), and the periodic check, which is `get_info` **and**
+//!   `get_block_template`. Three failures in a row mark it unhealthy, one success heals it.
 //! * Of the healthy nodes, the one with the **highest topoheight** serves templates (ties: the
 //!   configured order); unhealthy nodes are tried last, so a recovered node is noticed.
-//! * A node that is on another network than `pool.network`, or whose templates carry another miner
-//!   key than the pool address's, is **refused** (never used for templates) with an error naming
-//!   both; the health check looks again, so a fixed node comes back.
+//! * A node is used only once `get_info` has shown it is on `pool.network`. A node on another
+//!   network, or whose templates carry another miner key than the pool address's, is **refused**
+//!   (never used) with an error naming both; the health check looks again, so a fixed node comes
+//!   back.
 //! * Blocks go to every usable node at once ([`Upstreams::submit_block`]); the block-submission
 //!   task (`block_submitter`) retries.
 
@@ -25,6 +28,8 @@ struct NodeState {
     healthy: bool,
     failures: u32,
     topoheight: u64,
+    /// `get_info` has shown the node is on the pool's network.
+    network_checked: bool,
     /// Why the node cannot serve this pool (wrong network or miner key), if it cannot.
     refused: Option<String>,
 }
@@ -74,8 +79,8 @@ impl Upstream {
         }
     }
 
-    /// Records the outcome of a call: a refusal by a node that answered is not a health failure.
-    fn record_result<T>(&self, r: &Result<T, NodeError>) {
+    /// Records a block submission: a refusal by a node that answered is not a health failure.
+    fn record_submission<T>(&self, r: &Result<T, NodeError>) {
         self.record(r.as_ref().map_or_else(|e| e.is_refusal(), |_| true));
     }
 
@@ -148,14 +153,17 @@ impl Upstreams {
             .collect()
     }
 
-    /// Checks one node with `get_info`: reachable, on the pool's network.
-    pub async fn check(&self, node: &Upstream) -> Result<NodeInfo, NodeError> {
+    /// Checks one node: `get_info` (reachable, on the pool's network), then a template (it can
+    /// serve this pool), which is returned.
+    pub async fn check(&self, node: &Upstream) -> Result<(NodeInfo, Template), NodeError> {
         let r = node.client.get_info().await;
-        node.record_result(&r);
+        if r.is_err() {
+            node.record(false);
+        }
         let info = r?;
         node.state().topoheight = info.topoheight;
         match Network::from_node_name(&info.network) {
-            Some(n) if n == self.network => {}
+            Some(n) if n == self.network => node.state().network_checked = true,
             _ => {
                 let reason = format!(
                     "it runs on network {:?} but pool.network is {:?}: point node.urls at a {:?} node or fix pool.network",
@@ -165,11 +173,9 @@ impl Upstreams {
                 return Err(NodeError::Unusable { url: node.client.url.clone(), reason });
             }
         }
-        // Right network: a refusal for a wrong miner key is re-checked by fetching a template.
-        if node.state().refused.is_some() {
-            self.template_from(node).await?;
-        }
-        Ok(info)
+        // Right network; the call that matters decides the health (and re-checks the miner key).
+        let (t, _) = self.template_from(node).await?;
+        Ok((info, t))
     }
 
     /// Runs [`check`](Self::check) on every node every `every`, until `stop`.
@@ -189,7 +195,7 @@ impl Upstreams {
 
     async fn template_from(&self, node: &Upstream) -> Result<(Template, u64), NodeError> {
         let r = node.client.get_block_template(&self.pool_address.to_string()).await;
-        node.record_result(&r);
+        node.record(r.is_ok());
         let BlockTemplateReply { template, topoheight, difficulty, .. } = r?;
         let url = || node.client.url.clone();
         let t = Template::new(template, difficulty)
@@ -219,8 +225,14 @@ impl Upstreams {
         });
         let mut last = None;
         for node in order {
-            match self.template_from(node).await {
-                Ok((t, _)) => return Ok(t),
+            let checked = node.state().network_checked;
+            let r = if checked {
+                self.template_from(node).await.map(|(t, _)| t)
+            } else {
+                self.check(node).await.map(|(_, t)| t)
+            };
+            match r {
+                Ok(t) => return Ok(t),
                 Err(e) => last = Some(e),
             }
         }
@@ -238,7 +250,7 @@ impl Upstreams {
                 Err(e) if e.is_already_in_chain() => Ok(()),
                 r => r,
             };
-            node.record_result(&r);
+            node.record_submission(&r);
             NodeVerdict { url: node.client.url.clone(), result: r }
         });
         futures::future::join_all(attempts).await

@@ -91,8 +91,7 @@ where
         resend: None,
         awaiting_first_issue: false,
         submits: TokenBucket::new(c.submit_burst, c.submit_per_second, now),
-        // A token a minute at six a minute: expressed per second for the bucket, rounded up.
-        authorizes: TokenBucket::new(c.authorize_burst, c.authorize_per_minute.div_ceil(60), now),
+        authorizes: TokenBucket::per_minute(c.authorize_burst, c.authorize_per_minute, now),
         malformed: 0,
         told_node_lost: false,
         pending: FuturesOrdered::new(),
