@@ -51,6 +51,8 @@ struct Block {
 }
 
 struct Chain {
+    /// When each height appeared (Unix µs), for benchmarks' notify latency; bounded like `blocks`.
+    appeared_us: std::collections::BTreeMap<u64, u64>,
     blocks: Vec<Block>,
     by_hash: HashMap<[u8; 32], usize>,
     difficulty: Difficulty,
@@ -58,6 +60,20 @@ struct Chain {
     accepted: u64,
     /// The simulated mempool: transaction hashes every template carries.
     mempool: Vec<[u8; 32]>,
+}
+
+impl Chain {
+    fn push(&mut self, block: Block) {
+        let index = self.blocks.len();
+        self.by_hash.insert(block.hash, index);
+        self.blocks.push(block);
+        // Keep the simulated chain bounded (about an hour of blocks).
+        if self.blocks.len() > 5_000 {
+            let drop = self.blocks.len() - 4_000;
+            self.blocks.drain(..drop);
+            self.by_hash = self.blocks.iter().enumerate().map(|(i, b)| (b.hash, i)).collect();
+        }
+    }
 }
 
 /// Ways the simulated node can misbehave, for tests of the pool's node handling.
@@ -112,6 +128,7 @@ impl DevnetNode {
         by_hash.insert(genesis.hash, 0);
         DevnetNode {
             chain: Arc::new(Mutex::new(Chain {
+                appeared_us: Default::default(),
                 blocks: vec![genesis],
                 by_hash,
                 difficulty: Difficulty::from_u64(min.max(1)).expect("non-zero"),
@@ -182,6 +199,44 @@ impl DevnetNode {
         }
     }
 
+    /// Appends a block on the top as if another miner on the network had found it (no proof of
+    /// work, no retarget): the benchmark's steady block rate. Returns the new height.
+    pub fn advance(&self) -> u64 {
+        let height = {
+            let mut c = self.lock();
+            let top = c.blocks.last().expect("genesis").clone();
+            let now = now_ms();
+            let block = Block {
+                hash: *blake3::hash(&[&top.hash[..], &now.to_be_bytes()].concat()).as_bytes(),
+                height: top.height + 1,
+                topoheight: top.topoheight + 1,
+                timestamp_ms: now.max(top.timestamp_ms),
+                difficulty: c.difficulty,
+                kind: "Normal",
+                miner: Address::normal(false, [2; 32]),
+                nonce: 0,
+                extra_nonce: [0; 32],
+                tips: vec![top.hash],
+                children_difficulty: c.difficulty,
+            };
+            let height = block.height;
+            c.push(block);
+            let us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+            c.appeared_us.insert(height, us);
+            while c.appeared_us.len() > 10_000 {
+                c.appeared_us.pop_first();
+            }
+            height
+        };
+        let _ = self.blocks.send(height);
+        height
+    }
+
+    /// When each recent height appeared, Unix µs (`devnet_block_times`).
+    pub fn block_times(&self) -> Vec<(u64, u64)> {
+        self.lock().appeared_us.iter().map(|(h, t)| (*h, *t)).collect()
+    }
+
     /// Sets the mempool (tests).
     pub fn set_mempool(&self, txs: Vec<[u8; 32]>) {
         self.lock().mempool = txs;
@@ -205,6 +260,7 @@ impl DevnetNode {
             "get_miner_work" => self.get_miner_work(params),
             "submit_block" => self.submit_block(params),
             "get_block_by_hash" => self.get_block_by_hash(params),
+            "devnet_block_times" => Ok(json!(self.block_times())),
             other => Err(RpcError::new(-32601, format!("Method not found: {other}"))),
         }
     }
@@ -376,16 +432,8 @@ impl DevnetNode {
             // The included transactions leave the mempool.
             c.mempool.retain(|tx| !t.txs.contains(tx));
         }
-        let index = c.blocks.len();
-        c.by_hash.insert(hash, index);
-        c.blocks.push(block);
+        c.push(block);
         c.accepted += 1;
-        // Keep the simulated chain bounded (about an hour of blocks).
-        if c.blocks.len() > 5_000 {
-            let drop = c.blocks.len() - 4_000;
-            c.blocks.drain(..drop);
-            c.by_hash = c.blocks.iter().enumerate().map(|(i, b)| (b.hash, i)).collect();
-        }
         tracing::debug!(height = t.height, kind, hash = %hex::encode(hash), "devnet node accepted a block");
         let _ = self.blocks.send(t.height);
         Ok(json!(true))
