@@ -22,6 +22,8 @@
 //! backend = "auto"          # auto | gpu | cpu (also TOS_POOL_VERIFIER, and `run --verifier`)
 //! max_batch = 1024
 //! max_wait_ms = 2
+//! kernel = "auto"           # GPU kernel: auto (measure both) | lane | coop
+//! allow_cpu_adapter = false # true: accept a CPU rasteriser (llvmpipe) as the "GPU"
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -84,6 +86,18 @@ pub struct VerifierSection {
     pub max_wait_ms: u64,
     pub cpu_threads: Option<usize>,
     pub sample_every: u64,
+    /// GPU kernel: `auto` (both measured at start-up), `lane` or `coop`.
+    pub kernel: String,
+    /// Accept a CPU-type adapter (llvmpipe) in `gpu`/`auto` modes; off, a missing GPU driver is an
+    /// error instead of a ~2k hashes/s "GPU".
+    pub allow_cpu_adapter: bool,
+}
+
+impl VerifierSection {
+    /// The GPU kernel to build (`None`: both, the faster kept).
+    pub fn gpu_kernel(&self) -> anyhow::Result<Option<gpu_verify::KernelKind>> {
+        gpu_verify::kernel_choice(&self.kernel).map_err(anyhow::Error::msg).context("verifier.kernel")
+    }
 }
 
 fn default_network() -> String {
@@ -119,6 +133,8 @@ impl Default for VerifierSection {
             max_wait_ms: 2,
             cpu_threads: None,
             sample_every: 100,
+            kernel: "auto".into(),
+            allow_cpu_adapter: false,
         }
     }
 }
@@ -160,6 +176,7 @@ impl Config {
             .parse::<BackendMode>()
             .map_err(anyhow::Error::msg)
             .context("verifier.backend")?;
+        self.verifier.gpu_kernel()?;
         if self.stratum.tls_listen.is_some()
             && (self.stratum.tls_cert.is_none() || self.stratum.tls_key.is_none())
         {

@@ -51,7 +51,8 @@ pub async fn start_with(cfg: &Checked, tuning: Tuning) -> anyhow::Result<Running
         cpu_threads: cfg.raw.verifier.cpu_threads,
         gpu: GpuConfig {
             max_batch: cfg.raw.verifier.max_batch,
-            allow_cpu_adapter: true,
+            kernel: cfg.raw.verifier.gpu_kernel()?,
+            allow_cpu_adapter: cfg.raw.verifier.allow_cpu_adapter,
             ..GpuConfig::default()
         },
         sample_every: cfg.raw.verifier.sample_every,
