@@ -133,6 +133,7 @@ struct InFlight {
     submission: wgpu::SubmissionIndex,
     mapped: mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
     timing: BatchTiming,
+    kind: KernelKind,
 }
 
 /// TOS Hash V3 on one GPU (or CPU-type adapter). Batches are serialised per device.
@@ -146,8 +147,8 @@ pub struct GpuVerifier {
     state: Mutex<State>,
     lost: Arc<Mutex<Option<String>>>,
     errored: Arc<AtomicBool>,
-    /// Packed [`Fault`]: 0 = none, otherwise `n << 1 | zero`.
-    fault: AtomicU64,
+    /// The injected [`Fault`] and the kernel it is limited to (`None`: every kernel).
+    fault: Mutex<(Fault, Option<KernelKind>)>,
     hashes_done: AtomicU64,
     last_timing: Mutex<BatchTiming>,
 }
@@ -315,7 +316,7 @@ impl GpuVerifier {
             state: Mutex::new(State { variants, sets }),
             lost,
             errored,
-            fault: AtomicU64::new(0),
+            fault: Mutex::new((Fault::None, None)),
             hashes_done: AtomicU64::new(0),
             last_timing: Mutex::new(BatchTiming::default()),
         };
@@ -433,12 +434,12 @@ impl GpuVerifier {
 
     /// Test hook: make the device lie (see [`Fault`]).
     pub fn inject_fault(&self, fault: Fault) {
-        let packed = match fault {
-            Fault::None => 0,
-            Fault::FlipEvery(n) => n.max(1) << 1,
-            Fault::ZeroEvery(n) => n.max(1) << 1 | 1,
-        };
-        self.fault.store(packed, Ordering::SeqCst);
+        self.inject_fault_on(None, fault);
+    }
+
+    /// Test hook: make one kernel lie (`None`: all of them), as a miscompiled shader would.
+    pub fn inject_fault_on(&self, kernel: Option<KernelKind>, fault: Fault) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = (fault, kernel);
     }
 
     /// Test hook: destroy the device, as a driver reset would.
@@ -593,7 +594,7 @@ impl GpuVerifier {
             submit: uploaded.elapsed(),
             ..BatchTiming::default()
         };
-        Ok(InFlight { set, count, submission, mapped: rx, timing })
+        Ok(InFlight { set, count, submission, mapped: rx, timing, kind: variant.kernel.kind() })
     }
 
     fn collect(&self, st: &State, f: InFlight, out: &mut [Hash]) -> Result<BatchTiming, GpuError> {
@@ -618,8 +619,13 @@ impl GpuVerifier {
                 .get_mapped_range()
                 .map_err(|e| GpuError::Batch(e.to_string()))?;
             timing.kernel = io.timestamps.as_ref().and_then(|ts| ts.duration(&view[..16]));
-            let fault = self.fault.load(Ordering::SeqCst);
-            let (every, zero) = (fault >> 1, fault & 1 == 1);
+            let (fault, on) = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
+            let (every, zero) = match fault {
+                _ if on.is_some_and(|k| k != f.kind) => (0, false),
+                Fault::None => (0, false),
+                Fault::FlipEvery(n) => (n.max(1), false),
+                Fault::ZeroEvery(n) => (n.max(1), true),
+            };
             let done = self.hashes_done.load(Ordering::Relaxed);
             let hashes = &view[READBACK_HEADER as usize..];
             for (i, (dst, src)) in out.iter_mut().zip(hashes.chunks_exact(32)).enumerate() {

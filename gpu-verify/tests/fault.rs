@@ -87,6 +87,25 @@ fn the_self_test_refuses_a_lying_gpu() {
     assert!(selftest::run(&gpu, 16, 7).unwrap_err().to_string().contains("vector"));
 }
 
+/// A kernel that lies (a miscompiled shader) is left out by the self-test; the other carries on.
+#[test]
+fn the_self_test_drops_only_the_kernel_that_lies() {
+    let Some(gpu) = common::open_with(GpuConfig {
+        max_batch: 64,
+        workgroup_size: Some(64),
+        arithmetic: Some(Arithmetic::U64),
+        allow_cpu_adapter: true,
+        ..GpuConfig::default()
+    }) else {
+        return;
+    };
+    gpu.inject_fault_on(Some(KernelKind::Coop), Fault::FlipEvery(1));
+    selftest::run(&gpu, 32, 3).unwrap();
+    let left: Vec<KernelKind> = gpu.kernels().iter().map(|(k, _)| k.kind()).collect();
+    assert_eq!(left, [KernelKind::Lane]);
+    assert_eq!(gpu.kernel().kind(), KernelKind::Lane);
+}
+
 #[test]
 fn build_engine_auto_calibrates_and_gpu_mode_takes_the_adapter() {
     // Through the real set-up path: an honest lavapipe passes and `auto` picks the faster backend.
