@@ -23,15 +23,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let slot = params.first + wid.x;
     // Stage 1 runs redundantly on every lane (uniform control flow); each keeps its own words.
     stage1(seed_of(slot, params.len));
-    round0();
-    round1();
-    round2();
-    round3();
-    round4();
-    round5();
-    round6();
-    // Round 7 also folds the lane's words (all ≡ lane mod 4) into one partial.
-    let partial = round7();
+    // The eight rounds; the last also folds the lane's words (all ≡ lane mod 4) into one partial.
+    let partial = stage3();
     var h = hash_of_fold(fold(partial));
     atomicStore(&hashes[slot * 8u + (lane & 7u)], h[lane & 7u]);
 }

@@ -29,15 +29,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     stride = params.stride;
     let slot = params.first + lane;
     stage1(seed_of(slot, params.len));
-    round0();
-    round1();
-    round2();
-    round3();
-    round4();
-    round5();
-    round6();
-    // Round 7 also folds: each word is XORed into the fold as it is produced.
-    let h = hash_of_fold(round7());
+    // The eight rounds; the last also folds, each word XORed in as it is produced.
+    let h = hash_of_fold(stage3());
     for (var i = 0u; i < 8u; i++) {
         hashes[slot * 8u + i] = h[i];
     }

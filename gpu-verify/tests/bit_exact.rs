@@ -3,7 +3,7 @@
 
 mod common;
 
-use gpu_verify::{Arithmetic, GpuConfig, GpuVerifier, Kernel, KernelKind, Split, selftest};
+use gpu_verify::{Arithmetic, GpuVerifier, Kernel, KernelKind, Split, selftest};
 use pool_core::hash::{KNOWN_VECTORS, TosHasher};
 
 const SPLITS: [u32; 3] = [0, 16 * 1024, 32 * 1024];
@@ -122,15 +122,7 @@ fn odd_sizes_and_short_inputs() {
 /// batches run on the faster; either can still be asked for by name.
 #[test]
 fn both_kernels_are_built_ranked_and_self_tested() {
-    let Some(gpu) = common::open_with(GpuConfig {
-        max_batch: 64,
-        workgroup_size: Some(64),
-        arithmetic: Some(Arithmetic::U64),
-        allow_cpu_adapter: true,
-        ..GpuConfig::default()
-    }) else {
-        return;
-    };
+    let Some(gpu) = common::open_both(64) else { return };
     let kernels = gpu.kernels();
     assert_eq!(kernels.len(), 2, "{kernels:?}");
     let kinds: Vec<KernelKind> = kernels.iter().map(|(k, _)| k.kind()).collect();

@@ -29,6 +29,17 @@ pub fn open_coop(arithmetic: Arithmetic, max_batch: usize, workgroup_memory: u32
     })
 }
 
+/// Both kernels (lane at workgroup 64, coop at the adapter's split), ranked at `max_batch`.
+pub fn open_both(max_batch: usize) -> Option<GpuVerifier> {
+    open_with(GpuConfig {
+        max_batch,
+        workgroup_size: Some(64),
+        arithmetic: Some(Arithmetic::U64),
+        allow_cpu_adapter: true,
+        ..GpuConfig::default()
+    })
+}
+
 pub fn require_gpu() -> bool {
     std::env::var("TOS_POOL_REQUIRE_GPU").is_ok_and(|v| v == "1")
 }

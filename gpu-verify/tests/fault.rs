@@ -69,15 +69,7 @@ fn sampling_catches_random_corruption() {
 
 #[test]
 fn the_self_test_refuses_a_lying_gpu() {
-    let Some(gpu) = common::open_with(GpuConfig {
-        max_batch: 256,
-        workgroup_size: Some(64),
-        arithmetic: Some(Arithmetic::U64),
-        allow_cpu_adapter: true,
-        ..GpuConfig::default()
-    }) else {
-        return;
-    };
+    let Some(gpu) = common::open_both(256) else { return };
     assert_eq!(gpu.kernels().len(), 2, "both kernels built");
     gpu.inject_fault(Fault::FlipEvery(50));
     let err = selftest::run(&gpu, 256, 7).unwrap_err();
@@ -90,15 +82,7 @@ fn the_self_test_refuses_a_lying_gpu() {
 /// A kernel that lies (a miscompiled shader) is left out by the self-test; the other carries on.
 #[test]
 fn the_self_test_drops_only_the_kernel_that_lies() {
-    let Some(gpu) = common::open_with(GpuConfig {
-        max_batch: 64,
-        workgroup_size: Some(64),
-        arithmetic: Some(Arithmetic::U64),
-        allow_cpu_adapter: true,
-        ..GpuConfig::default()
-    }) else {
-        return;
-    };
+    let Some(gpu) = common::open_both(64) else { return };
     gpu.inject_fault_on(Some(KernelKind::Coop), Fault::FlipEvery(1));
     selftest::run(&gpu, 32, 3).unwrap();
     let left: Vec<KernelKind> = gpu.kernels().iter().map(|(k, _)| k.kind()).collect();

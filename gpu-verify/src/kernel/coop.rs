@@ -17,7 +17,7 @@
 //! The split is a whole number of 32-word rows, so "which memory" is decided per row: the same for
 //! all lanes, never a divergent branch (Mesa 22 miscompiles those, `wgpu-here.md`).
 
-use super::toshash::{N, ROUNDS, last_round_read_back, rotations, sigma};
+use super::toshash::{N, ROUNDS, last_round_read_back, rotations, sigma, stage3_fn};
 use std::fmt::Write as _;
 
 /// Invocations per workgroup: one per column of the pad.
@@ -60,6 +60,7 @@ pub fn generated(split: Split) -> String {
     s.push_str(&access(split));
     s.push_str(&stage1());
     s.push_str(&unit_operands());
+    s.push_str(&stage3_fn("Word"));
     for r in 0..ROUNDS {
         s.push_str(&if sigma(r) == 1 { unit_round(r, split) } else { strided_round(r) });
     }
@@ -172,15 +173,9 @@ fn strided_round(r: u32) -> String {
         s.push_str("    var f = w_zero();\n");
     }
     for k in 0..BLOCK_ROWS {
-        writeln!(s, "    var x{k} = ld_at({k}u, lane);").unwrap();
-        writeln!(
-            s,
-            "    var a{k} = w_xor(ld_at({}u, lane), ld_at({}u, lane));",
-            k + sig_rows,
-            k + 2 * sig_rows
-        )
-        .unwrap();
+        writeln!(s, "    var x{k}: Word;\n    var a{k}: Word;").unwrap();
     }
+    block_loads(&mut s, "    ", "0u", sig_rows);
     let read_back_rows = last_round_read_back() / LANES;
     let spans = if last {
         vec![(0, read_back_rows, true), (read_back_rows, ROWS, false)]
@@ -192,17 +187,8 @@ fn strided_round(r: u32) -> String {
         for k in 0..BLOCK_ROWS {
             writeln!(s, "        let y{k} = mix(x{k}, a{k}, {rho}u, {half}u);").unwrap();
         }
-        writeln!(s, "        let n = (k + {BLOCK_ROWS}u) & 255u;").unwrap();
-        for k in 0..BLOCK_ROWS {
-            writeln!(s, "        x{k} = ld_at(n + {k}u, lane);").unwrap();
-            writeln!(
-                s,
-                "        a{k} = w_xor(ld_at((n + {}u) & 255u, lane), ld_at((n + {}u) & 255u, lane));",
-                k + sig_rows,
-                k + 2 * sig_rows
-            )
-            .unwrap();
-        }
+        // The next block's operands, before this block's stores.
+        block_loads(&mut s, "        ", &format!("(k + {BLOCK_ROWS}u) & 255u"), sig_rows);
         for k in 0..BLOCK_ROWS {
             if store {
                 writeln!(s, "        st_at(k + {k}u, lane, y{k});").unwrap();
@@ -215,6 +201,21 @@ fn strided_round(r: u32) -> String {
     }
     s.push_str(if last { "    return f;\n}\n\n" } else { "}\n\n" });
     s
+}
+
+/// Loads x0.. and a0.. of the block of rows starting at `first` (a WGSL expression, < 256).
+fn block_loads(s: &mut String, indent: &str, first: &str, sig_rows: u32) {
+    writeln!(s, "{indent}let n = {first};").unwrap();
+    for k in 0..BLOCK_ROWS {
+        writeln!(s, "{indent}x{k} = ld_at(n + {k}u, lane);").unwrap();
+        writeln!(
+            s,
+            "{indent}a{k} = w_xor(ld_at((n + {}u) & 255u, lane), ld_at((n + {}u) & 255u, lane));",
+            k + sig_rows,
+            k + 2 * sig_rows
+        )
+        .unwrap();
+    }
 }
 
 /// The 32 partials meet in row 0 (dead after round 7; each lane overwrites its own word).

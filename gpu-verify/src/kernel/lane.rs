@@ -14,7 +14,7 @@
 //!
 //! So one loop with indices reduced mod N covers head and tail alike.
 
-use super::toshash::{N, ROUNDS, last_round_read_back, rotations, sigma};
+use super::toshash::{N, ROUNDS, last_round_read_back, rotations, sigma, stage3_fn};
 use std::fmt::Write as _;
 
 /// Words per pipelined block: 8 words keep 16–24 loads in flight per invocation.
@@ -23,6 +23,7 @@ pub const BLOCK: u32 = 8;
 /// The stage-1 and stage-3 functions called by `shaders/lane.wgsl`.
 pub fn generated() -> String {
     let mut s = stage1();
+    s.push_str(&stage3_fn("array<Word, 4>"));
     for r in 0..ROUNDS {
         s.push_str(&if sigma(r) == 1 { unit_round(r) } else { strided_round(r) });
     }
@@ -103,32 +104,37 @@ fn strided_round(r: u32) -> String {
     let mut s =
         format!("// Stage-3 round {r}: sigma = {sig}, rho = {rho}.\nfn round{r}(){ret} {{\n{fold_vars}");
     for k in 0..BLOCK {
-        writeln!(s, "    var x{k} = ld({k}u);").unwrap();
-        writeln!(s, "    var a{k} = w_xor(ld({}u), ld({}u));", k + sig, k + 2 * sig).unwrap();
+        writeln!(s, "    var x{k}: Word;\n    var a{k}: Word;").unwrap();
     }
+    block_loads(&mut s, "    ", "0u", sig);
     for (from, to, store) in out.spans() {
         writeln!(s, "    for (var i = {from}u; i < {to}u; i += {BLOCK}u) {{").unwrap();
         for k in 0..BLOCK {
             writeln!(s, "        let y{k} = mix(x{k}, a{k}, {rho}u, {half}u);").unwrap();
         }
         // The next block's operands, before this block's stores (see the module comment).
-        writeln!(s, "        let j = (i + {BLOCK}u) & {}u;", N - 1).unwrap();
-        for k in 0..BLOCK {
-            writeln!(s, "        x{k} = ld(j + {k}u);").unwrap();
-            writeln!(
-                s,
-                "        a{k} = w_xor(ld((j + {}u) & {m}u), ld((j + {}u) & {m}u));",
-                k + sig,
-                k + 2 * sig,
-                m = N - 1
-            )
-            .unwrap();
-        }
+        block_loads(&mut s, "        ", &format!("(i + {BLOCK}u) & {}u", N - 1), sig);
         out.emit(&mut s, store);
         s.push_str("    }\n");
     }
     s.push_str(out.footer());
     s
+}
+
+/// Loads x0.. and a0.. of the block starting at word `first` (a WGSL expression, a multiple of BLOCK).
+fn block_loads(s: &mut String, indent: &str, first: &str, sig: u32) {
+    writeln!(s, "{indent}let j = {first};").unwrap();
+    for k in 0..BLOCK {
+        writeln!(s, "{indent}x{k} = ld(j + {k}u);").unwrap();
+        writeln!(
+            s,
+            "{indent}a{k} = w_xor(ld((j + {}u) & {m}u), ld((j + {}u) & {m}u));",
+            k + sig,
+            k + 2 * sig,
+            m = N - 1
+        )
+        .unwrap();
+    }
 }
 
 /// σ = 1: word i needs P[i], P[i+1], P[i+2], so a window of BLOCK + 2 old words slides along and
@@ -167,11 +173,17 @@ mod tests {
     fn every_round_is_specialised_and_only_the_last_folds() {
         let g = generated();
         for r in 0..ROUNDS {
-            assert!(g.contains(&format!("fn round{r}(")), "round {r}");
+            let folds = if r == ROUNDS - 1 { " -> array<Word, 4> {" } else { " {" };
+            assert!(g.contains(&format!("fn round{r}(){folds}")), "round {r}");
         }
-        assert_eq!(g.matches("-> array<Word, 4>").count(), 1);
-        // No runtime rotation amounts and no stride variable: all literals.
-        assert!(!g.contains("sigma") || g.lines().all(|l| !l.contains("sigma") || l.starts_with("//")));
+        // Every mix has literal rotations: `mix(…, 49u, 24u);`.
+        for line in g.lines().filter(|l| l.contains("= mix(")) {
+            let args: Vec<&str> = line.trim_end_matches(");").rsplit(", ").take(2).collect();
+            assert!(
+                args.iter().all(|a| a.ends_with('u') && a[..a.len() - 1].parse::<u32>().is_ok()),
+                "{line}"
+            );
+        }
         assert_eq!(g.matches("stage2(").count(), 64, "stage 1 unrolled 64 times");
     }
 

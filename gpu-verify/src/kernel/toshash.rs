@@ -24,6 +24,12 @@ pub fn last_round_read_back() -> u32 {
     2 * sigma(ROUNDS - 1)
 }
 
+/// `fn stage3() -> {ret}`: the eight generated rounds in order; round 7 returns the fold.
+pub fn stage3_fn(ret: &str) -> String {
+    let rounds: String = (0..ROUNDS - 1).map(|r| format!("    round{r}();\n")).collect();
+    format!("fn stage3() -> {ret} {{\n{rounds}    return round{}();\n}}\n\n", ROUNDS - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
