@@ -35,7 +35,8 @@ fn vectors_lane() {
 #[test]
 fn vectors_coop_every_split() {
     for arith in [Arithmetic::U64, Arithmetic::Vec2] {
-        for split in SPLITS {
+        // One 256-byte row is the odd case: row 1 is already global (see coop.rs on barriers).
+        for split in SPLITS.into_iter().chain([256]) {
             let Some(gpu) = common::open_coop(arith, 256, split) else { return };
             assert_eq!(gpu.kernel(), Kernel::Coop { split: Split::for_workgroup_bytes(split) });
             vectors(&gpu);
