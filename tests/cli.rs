@@ -112,11 +112,18 @@ fn bench_verify_gpu_and_auto_report_the_adapter() {
     for backend in ["gpu", "auto"] {
         let out = tos_pool()
             .args(["bench", "verify", "--backend", backend, "--batch", "64", "--shares", "128", "--json"])
-            .args(["--workgroup-size", "64", "--threads", "1"])
+            .args(["--workgroup-size", "64", "--threads", "1", "--kernel", "lane", "--allow-cpu-adapter"])
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if backend == "gpu" {
+            let t = &v["gpu_timing"];
+            assert!(t["wait_ms_p50"].as_f64().unwrap() > 0.0, "{v}");
+            if v["adapter"]["timestamps"] == true {
+                assert!(t["kernel_ms_p50"].as_f64().unwrap() > 0.0, "{v}");
+            }
+        }
         assert!(v["hashes_per_second"].as_f64().unwrap() > 0.0);
         assert!(v["batch_latency_ms_p99"].as_f64().unwrap() >= v["batch_latency_ms_p50"].as_f64().unwrap());
         let adapter = &v["adapter"];
@@ -126,5 +133,20 @@ fn bench_verify_gpu_and_auto_report_the_adapter() {
                 .contains(&adapter["device_type"].as_str().unwrap())
         );
         assert!(["u64", "vec2<u32>"].contains(&adapter["arithmetic"].as_str().unwrap()));
+        if adapter["device_type"] == "cpu" {
+            // Without the flag, a CPU rasteriser is refused, naming the missing driver.
+            let out = tos_pool()
+                .args(["bench", "verify", "--backend", backend, "--batch", "64", "--shares", "64"])
+                .args(["--kernel", "lane", "--workgroup-size", "64", "--threads", "1"])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            if backend == "gpu" {
+                assert_eq!(out.status.code(), Some(1), "{err}");
+                assert!(err.contains("refusing the CPU rasteriser") && err.contains("Vulkan"), "{err}");
+            } else {
+                assert!(out.status.success(), "auto falls back to the CPU: {err}");
+            }
+        }
     }
 }

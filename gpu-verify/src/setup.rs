@@ -29,7 +29,7 @@ impl Default for EngineOptions {
         EngineOptions {
             mode: BackendMode::Auto,
             cpu_threads: None,
-            gpu: GpuConfig { allow_cpu_adapter: true, ..GpuConfig::default() },
+            gpu: GpuConfig::default(),
             sample_every: 100,
             self_test_inputs: 256,
             calibration_time: Duration::from_millis(300),

@@ -3,7 +3,8 @@
 mod common;
 
 use gpu_verify::{
-    Arithmetic, EngineOptions, Fault, GpuConfig, build_engine, selftest, setup::calibration_sample,
+    Arithmetic, EngineOptions, Fault, GpuConfig, GpuError, GpuVerifier, KernelKind, adapter, build_engine,
+    selftest, setup::SetupError, setup::calibration_sample,
 };
 use pool_core::verify::{CpuImpl, CpuVerifier, ShareCheck};
 use pool_core::{BackendMode, Difficulty, VerifyBackend, VerifyEngine};
@@ -23,7 +24,13 @@ fn engine_over(gpu: Arc<gpu_verify::GpuVerifier>, sample_every: u64) -> VerifyEn
 
 #[test]
 fn a_gpu_claiming_blocks_is_caught_and_nothing_is_credited() {
-    let Some(gpu) = common::open(Arithmetic::U64, 256) else { return };
+    let Some(lane) = common::open(Arithmetic::U64, 256) else { return };
+    claiming_blocks_is_caught(lane);
+    let coop = common::open_coop(Arithmetic::U64, 256, 16 * 1024).expect("an adapter was found above");
+    claiming_blocks_is_caught(coop);
+}
+
+fn claiming_blocks_is_caught(gpu: GpuVerifier) {
     let gpu = Arc::new(gpu);
     let engine = engine_over(gpu.clone(), u64::MAX);
     let shares = hard_shares(200);
@@ -49,7 +56,7 @@ fn a_gpu_claiming_blocks_is_caught_and_nothing_is_credited() {
 
 #[test]
 fn sampling_catches_random_corruption() {
-    let Some(gpu) = common::open(Arithmetic::Vec2, 256) else { return };
+    let Some(gpu) = common::open_coop(Arithmetic::Vec2, 256, 32 * 1024) else { return };
     let gpu = Arc::new(gpu);
     let engine = engine_over(gpu.clone(), 100);
     gpu.inject_fault(Fault::FlipEvery(1));
@@ -62,12 +69,25 @@ fn sampling_catches_random_corruption() {
 
 #[test]
 fn the_self_test_refuses_a_lying_gpu() {
-    let Some(gpu) = common::open(Arithmetic::U64, 256) else { return };
+    let Some(gpu) = common::open_both(256) else { return };
+    assert_eq!(gpu.kernels().len(), 2, "both kernels built");
     gpu.inject_fault(Fault::FlipEvery(50));
     let err = selftest::run(&gpu, 256, 7).unwrap_err();
     assert!(err.to_string().contains("disagree with the CPU"), "{err}");
+    assert_eq!(gpu.kernels().len(), 2, "when every kernel fails none is dropped: the GPU is out");
     gpu.inject_fault(Fault::FlipEvery(1));
     assert!(selftest::run(&gpu, 16, 7).unwrap_err().to_string().contains("vector"));
+}
+
+/// A kernel that lies (a miscompiled shader) is left out by the self-test; the other carries on.
+#[test]
+fn the_self_test_drops_only_the_kernel_that_lies() {
+    let Some(gpu) = common::open_both(64) else { return };
+    gpu.inject_fault_on(Some(KernelKind::Coop), Fault::FlipEvery(1));
+    selftest::run(&gpu, 32, 3).unwrap();
+    let left: Vec<KernelKind> = gpu.kernels().iter().map(|(k, _)| k.kind()).collect();
+    assert_eq!(left, [KernelKind::Lane]);
+    assert_eq!(gpu.kernel().kind(), KernelKind::Lane);
 }
 
 #[test]
@@ -78,9 +98,11 @@ fn build_engine_auto_calibrates_and_gpu_mode_takes_the_adapter() {
         cpu_threads: Some(1),
         gpu: GpuConfig {
             max_batch: 256,
+            kernel: Some(KernelKind::Lane),
             workgroup_size: Some(64),
             arithmetic: None,
             allow_cpu_adapter: true,
+            ..GpuConfig::default()
         },
         self_test_inputs: 64,
         calibration_time: std::time::Duration::from_millis(50),
@@ -97,7 +119,7 @@ fn build_engine_auto_calibrates_and_gpu_mode_takes_the_adapter() {
     assert!(setup.engine.out_of_service_reason().is_none());
     let cal = setup.calibration.expect("auto calibrates");
     assert_eq!(setup.engine.using_gpu(), cal.chose_gpu);
-    // Explicit `gpu` on a machine whose only adapter is a CPU rasteriser still works (for tests).
+    // Explicit `gpu` on a machine whose only adapter is a CPU rasteriser works when it is allowed.
     let gpu_mode =
         build_engine(&EngineOptions { mode: BackendMode::Gpu, calibration_time: Default::default(), ..opts })
             .unwrap();
@@ -116,4 +138,52 @@ fn device_loss_reverifies_on_the_cpu() {
     let st = engine.stats();
     assert_eq!(st.gpu_failures, 1);
     assert!(!engine.using_gpu());
+}
+
+/// `gpu` and `auto` never verify on a CPU rasteriser unless it is explicitly allowed: `gpu` fails
+/// with an error naming the missing driver, `auto` verifies on the CPU backend.
+#[test]
+fn a_cpu_adapter_is_refused_unless_allowed() {
+    let adapters = adapter::ranked_adapters(&adapter::instance());
+    let Some(best) = adapters.first() else {
+        assert!(!common::require_gpu(), "TOS_POOL_REQUIRE_GPU=1 but no adapter");
+        return;
+    };
+    let best_is_gpu = gpu_verify::AdapterSummary::of(best).kind.is_gpu();
+    let refused = GpuConfig {
+        max_batch: 64,
+        kernel: Some(KernelKind::Lane),
+        workgroup_size: Some(64),
+        ..GpuConfig::default()
+    };
+    assert!(!refused.allow_cpu_adapter, "refusal is the default");
+    match GpuVerifier::new(&refused) {
+        Ok(gpu) => assert!(best_is_gpu && gpu.is_gpu(), "opened {}", gpu.adapter()),
+        Err(e @ GpuError::CpuAdapterRefused { .. }) => {
+            assert!(!best_is_gpu);
+            let msg = e.to_string();
+            assert!(msg.contains("llvmpipe") || msg.contains("cpu"), "{msg}");
+            assert!(msg.contains("Vulkan") && msg.contains("--allow-cpu-adapter"), "{msg}");
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    if best_is_gpu {
+        return;
+    }
+    let opts = |mode| EngineOptions {
+        mode,
+        cpu_threads: Some(1),
+        gpu: refused.clone(),
+        self_test_inputs: 16,
+        calibration_time: std::time::Duration::from_millis(20),
+        ..EngineOptions::default()
+    };
+    match build_engine(&opts(BackendMode::Gpu)) {
+        Err(SetupError::Gpu(GpuError::CpuAdapterRefused { .. })) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("`gpu` mode took a CPU rasteriser"),
+    }
+    let auto = build_engine(&opts(BackendMode::Auto)).expect("auto falls back to the CPU");
+    assert!(auto.gpu.is_none() && !auto.engine.using_gpu());
+    assert!(!EngineOptions::default().gpu.allow_cpu_adapter);
 }

@@ -28,6 +28,8 @@
 //! max_wait_ms = 2
 //! gpu_timeout_base_ms = 2000         # a GPU batch is abandoned after base + per-share × shares
 //! gpu_timeout_per_share_us = 1000
+//! kernel = "auto"           # GPU kernel: auto (measure both) | lane | coop
+//! allow_cpu_adapter = false # true: accept a CPU rasteriser (llvmpipe) as the "GPU"
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -100,6 +102,18 @@ pub struct VerifierSection {
     pub sample_every: u64,
     pub gpu_timeout_base_ms: u64,
     pub gpu_timeout_per_share_us: u64,
+    /// GPU kernel: `auto` (both measured at start-up), `lane` or `coop`.
+    pub kernel: String,
+    /// Accept a CPU-type adapter (llvmpipe) in `gpu`/`auto` modes; off, a missing GPU driver is an
+    /// error instead of a ~2k hashes/s "GPU".
+    pub allow_cpu_adapter: bool,
+}
+
+impl VerifierSection {
+    /// The GPU kernel to build (`None`: both, the faster kept).
+    pub fn gpu_kernel(&self) -> anyhow::Result<Option<gpu_verify::KernelKind>> {
+        gpu_verify::kernel_choice(&self.kernel).map_err(anyhow::Error::msg).context("verifier.kernel")
+    }
 }
 
 fn default_network() -> String {
@@ -145,6 +159,8 @@ impl Default for VerifierSection {
             sample_every: 100,
             gpu_timeout_base_ms: 2_000,
             gpu_timeout_per_share_us: 1_000,
+            kernel: "auto".into(),
+            allow_cpu_adapter: false,
         }
     }
 }
@@ -209,6 +225,7 @@ impl Config {
             .parse::<BackendMode>()
             .map_err(anyhow::Error::msg)
             .context("verifier.backend")?;
+        self.verifier.gpu_kernel()?;
         if self.stratum.tls_listen.is_some()
             && (self.stratum.tls_cert.is_none() || self.stratum.tls_key.is_none())
         {

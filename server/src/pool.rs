@@ -70,7 +70,8 @@ impl Pool {
                     cpu_threads: v.cpu_threads,
                     gpu: GpuConfig {
                         max_batch: v.max_batch,
-                        allow_cpu_adapter: true,
+                        kernel: v.gpu_kernel()?,
+                        allow_cpu_adapter: v.allow_cpu_adapter,
                         ..GpuConfig::default()
                     },
                     sample_every: v.sample_every,
