@@ -1,4 +1,23 @@
-//! Strict hex decoding: exact lengths, no `0x` prefix, clear errors.
+//! Strict hex decoding: exact lengths, no `0x` prefix, clear errors; fast lower-case encoding
+//! (every job notification carries 288 hex characters, for every connection).
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the lower-case hex of `bytes` to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut String) {
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+}
+
+/// The lower-case hex of `bytes`.
+pub fn encode(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    encode_into(bytes, &mut s);
+    s
+}
 
 /// Why a hex string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +61,13 @@ pub fn decode_array<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encode_matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(encode(&bytes), hex::encode(&bytes));
+        assert_eq!(encode(&[]), "");
+    }
 
     #[test]
     fn strict() {

@@ -29,6 +29,9 @@ pub struct Issue {
     pub header: MinerWork,
     pub difficulty: Difficulty,
     pub target: Target,
+    /// `target` as the 64 hex characters of `mining.notify` (shared by the connection's issues at
+    /// one difficulty).
+    pub target_hex: Arc<str>,
     pub issued_ms: u64,
     nonces: Mutex<HashSet<[u8; 8]>>,
 }
@@ -50,6 +53,13 @@ impl Issue {
     pub fn header_with(&self, nonce: [u8; 8]) -> MinerWork {
         self.header.with_nonce_bytes(nonce)
     }
+
+    /// The `mining.notify` line that sends this issue.
+    pub fn notify_line(&self) -> String {
+        let mut header = String::with_capacity(224);
+        crate::hexutil::encode_into(self.header.as_bytes(), &mut header);
+        crate::stratum::notify(&self.id, &header, &self.target_hex, self.job.template.height, self.job.clean)
+    }
 }
 
 /// What a submitted job id refers to.
@@ -69,6 +79,8 @@ pub struct ConnectionWork {
     counter: u32,
     issued: VecDeque<(u32, Arc<Issue>)>,
     keep: usize,
+    /// The last difficulty's target: a 256-bit division per issue otherwise.
+    target: Option<(Difficulty, Target, Arc<str>)>,
 }
 
 impl ConnectionWork {
@@ -85,6 +97,7 @@ impl ConnectionWork {
             counter: 0,
             issued: VecDeque::new(),
             keep: keep.max(2),
+            target: None,
         }
     }
 
@@ -94,13 +107,23 @@ impl ConnectionWork {
         let mut en = job.template.base.extra_nonce();
         en[..16].copy_from_slice(&self.prefix);
         en[16..20].copy_from_slice(&self.counter.to_be_bytes());
+        let (target, target_hex) = match &self.target {
+            Some((d, t, h)) if *d == difficulty => (*t, h.clone()),
+            _ => {
+                let t = difficulty.target();
+                let h: Arc<str> = t.to_hex64().into();
+                self.target = Some((difficulty, t, h.clone()));
+                (t, h)
+            }
+        };
         let issue = Arc::new(Issue {
             // A fixed-width counter suffix: a forgotten issue is still recognisable as ours.
             id: format!("{}{:08x}", job.id, self.counter),
             job: job.clone(),
             header: job.template.base.with_extra_nonce(en),
             difficulty,
-            target: difficulty.target(),
+            target,
+            target_hex,
             issued_ms: now_ms,
             nonces: Mutex::new(HashSet::new()),
         });
@@ -173,6 +196,11 @@ mod tests {
         assert_eq!(w1.header.extra_nonce()[30..], job.template.base.extra_nonce()[30..]);
         assert_eq!(w1b.difficulty, Difficulty::from_u64(32).unwrap());
         assert_eq!(w1b.target, Difficulty::from_u64(32).unwrap().target());
+        assert_eq!(&*w1b.target_hex, Difficulty::from_u64(32).unwrap().target().to_hex64());
+        assert_eq!(&*c1.issue(&job, d, 0).target_hex, d.target().to_hex64(), "the cache follows the difficulty");
+        let line = w1.notify_line();
+        let want = crate::stratum::notify(&w1.id, &w1.header.to_hex(), &d.target().to_hex64(), 5, job.clean);
+        assert_eq!(line, want);
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl U256 {
 
     /// 64 lower-case hex characters, big-endian (the form of a Stratum target).
     pub fn to_hex64(self) -> String {
-        hex::encode(self.to_be_bytes())
+        crate::hexutil::encode(&self.to_be_bytes())
     }
 }
 

@@ -194,7 +194,7 @@ impl MinerWork {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        crate::hexutil::encode(&self.0)
     }
 
     pub fn as_bytes(&self) -> &[u8; MINER_WORK_SIZE] {

@@ -34,7 +34,13 @@ enum Command {
     DevnetNode(devnet::DevnetNodeCmd),
     /// (internal) The pool process of `bench stratum`.
     #[command(hide = true)]
-    BenchPoolServer { node_difficulty: u64 },
+    BenchPoolServer {
+        #[arg(long, default_value_t = 1000)]
+        block_interval_ms: u64,
+    },
+    /// (internal) A load-generator process of `bench stratum`.
+    #[command(hide = true)]
+    BenchLoadClient(bench_stratum::LoadClientArgs),
 }
 
 impl Cli {
@@ -45,7 +51,8 @@ impl Cli {
             Command::Run(args) => run::run(args),
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
-            Command::BenchPoolServer { node_difficulty } => bench_stratum::pool_server(node_difficulty),
+            Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),
+            Command::BenchLoadClient(args) => bench_stratum::load_client(args),
         }
     }
 }

@@ -221,7 +221,9 @@ impl DevnetNode {
             };
             let height = block.height;
             c.push(block);
-            let us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+            let us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
             c.appeared_us.insert(height, us);
             while c.appeared_us.len() > 10_000 {
                 c.appeared_us.pop_first();

@@ -57,6 +57,15 @@ pub fn tls_config(extra_ca: Option<&std::path::Path>) -> anyhow::Result<Arc<rust
     ))
 }
 
+/// An HTTP(S) client with `tls` for `https://` (nodes, the wallet).
+pub fn http_client(timeout: Duration, tls: Arc<rustls::ClientConfig>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .tls_backend_preconfigured((*tls).clone())
+        .build()
+        .expect("HTTP client builds")
+}
+
 /// One daemon.
 pub struct NodeClient {
     pub url: String,
@@ -73,12 +82,7 @@ impl NodeClient {
         } else {
             format!("{}/json_rpc", base.trim_end_matches('/'))
         };
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .tls_backend_preconfigured((*tls).clone())
-            .build()
-            .expect("HTTP client builds");
-        NodeClient { url, http, next_id: AtomicU64::new(1) }
+        NodeClient { url, http: http_client(timeout, tls), next_id: AtomicU64::new(1) }
     }
 
     /// Calls `method`; `params` of `None` are omitted (the node rejects `{}` for no-param methods).
