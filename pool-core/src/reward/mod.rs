@@ -65,6 +65,8 @@ mod window;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+pub(crate) use proptests::config as proptest_config;
 
 pub use effort::effort_bp;
 pub use explain::{CreditLine, GroupShare, SplitExplanation};
@@ -74,6 +76,9 @@ pub use ratio::{Ratio, RatioError};
 pub use scheme::{Scheme, UnknownScheme};
 pub use split::{BlockSplit, ShareWork, SplitError, explain_shared, split_shared, split_solo};
 pub use window::{PplnsWindow, pplns_window, window_target};
+
+// The payout plan splits a transaction fee among its recipients by the same rule.
+pub(crate) use allocate::largest_remainder;
 
 /// One TOS in atomic units (8 decimals).
 pub const COIN: u64 = 100_000_000;
