@@ -63,7 +63,7 @@ type Case = (u64, FeeBp, Difficulty, Ratio, Vec<ShareWork<u16>>, Vec<ShareWork<u
 
 /// A round and older shares: the window is the round newest first, then the older ones.
 fn case() -> impl Strategy<Value = Case> {
-    (reward(), fee(), difficulty(200), ratio(), shares(60, 200, 0..250), shares(60, 200, 0..150))
+    (reward(), fee(), difficulty(200), ratio(), shares(200, 200, 0..300), shares(200, 200, 0..200))
 }
 
 fn window_of(round: &[ShareWork<u16>], older: &[ShareWork<u16>]) -> Vec<ShareWork<u16>> {

@@ -90,25 +90,26 @@ pub fn explain_shared<M: Ord + Clone>(
     let fee_amount = fee.of(reward);
     let rest = reward - fee_amount;
 
-    // Round work by scheme; PROP also by miner. Sums of non-negative values: overflow does not
-    // depend on the order of the round.
-    let mut pplns_work = Vec::new();
-    let mut pps_work = Vec::new();
-    let mut prop_by_miner: BTreeMap<M, Vec<U256>> = BTreeMap::new();
+    // Round work by scheme, and PROP work by miner. Every sum is of non-negative values, so
+    // whether one overflows does not depend on the order of the round.
+    let add = |acc: &mut U256, d: Difficulty| -> Result<(), SplitError> {
+        *acc = acc.checked_add(d.value()).ok_or(SplitError::WorkOverflow)?;
+        Ok(())
+    };
+    let mut group_work = [U256::ZERO; 3];
+    let mut prop_by_miner: BTreeMap<M, U256> = BTreeMap::new();
     for s in round {
         match s.scheme {
-            Scheme::Pplns => pplns_work.push(s.difficulty.value()),
-            Scheme::Pps => pps_work.push(s.difficulty.value()),
-            Scheme::Prop => prop_by_miner.entry(s.miner.clone()).or_default().push(s.difficulty.value()),
+            Scheme::Pplns => add(&mut group_work[0], s.difficulty)?,
+            Scheme::Prop => {
+                add(&mut group_work[1], s.difficulty)?;
+                add(prop_by_miner.entry(s.miner.clone()).or_insert(U256::ZERO), s.difficulty)?;
+            }
+            Scheme::Pps => add(&mut group_work[2], s.difficulty)?,
             Scheme::Solo => {}
         }
     }
-    let prop_lines: Vec<(M, U256)> = prop_by_miner
-        .into_iter()
-        .map(|(m, w)| Ok((m, checked_sum(w).ok_or(SplitError::WorkOverflow)?)))
-        .collect::<Result<_, _>>()?;
-    let sum = |w: Vec<U256>| checked_sum(w).ok_or(SplitError::WorkOverflow);
-    let group_work = [sum(pplns_work)?, sum(prop_lines.iter().map(|l| l.1).collect())?, sum(pps_work)?];
+    let prop_lines: Vec<(M, U256)> = prop_by_miner.into_iter().collect();
     let round_work = checked_sum(group_work).ok_or(SplitError::WorkOverflow)?;
 
     // Portions in the fixed order PPLNS, PROP, PPS (also the tie order). An empty round has no
