@@ -197,7 +197,11 @@ mod tests {
         assert_eq!(w1b.difficulty, Difficulty::from_u64(32).unwrap());
         assert_eq!(w1b.target, Difficulty::from_u64(32).unwrap().target());
         assert_eq!(&*w1b.target_hex, Difficulty::from_u64(32).unwrap().target().to_hex64());
-        assert_eq!(&*c1.issue(&job, d, 0).target_hex, d.target().to_hex64(), "the cache follows the difficulty");
+        assert_eq!(
+            &*c1.issue(&job, d, 0).target_hex,
+            d.target().to_hex64(),
+            "the cache follows the difficulty"
+        );
         let line = w1.notify_line();
         let want = crate::stratum::notify(&w1.id, &w1.header.to_hex(), &d.target().to_hex64(), 5, job.clean);
         assert_eq!(line, want);

@@ -20,6 +20,8 @@
 //! | [`engine`] | `VerifyEngine`: `auto | gpu | cpu`, runtime switch, CPU re-checks of GPU hashes, fallback |
 //! | [`stratum`] | the Stratum V1 dialect tosminer speaks: parse requests, build replies and notifications |
 //! | [`hexutil`] | strict fixed-length hex decoding |
+//! | [`payout`] | payout plans: thresholds, address checks, ≤ 500-recipient batches, tx fees, the wallet bound |
+//! | [`reward`] | a block's money: fee, PPLNS window, PROP/PPS/SOLO splits, PPS per share, effort — exact, conserving |
 
 pub mod address;
 pub mod difficulty;
@@ -28,8 +30,10 @@ pub mod hash;
 pub mod hexutil;
 pub mod issue;
 pub mod jobs;
+pub mod payout;
 pub mod policy;
 pub mod proxy;
+pub mod reward;
 pub mod share;
 pub mod stratum;
 pub mod u256;

@@ -457,7 +457,11 @@ async fn connect_one(args: &LoadClientArgs, i: usize, totals: Arc<Totals>) -> Op
                 if let Some(t) = t
                     && totals.measuring.load(Ordering::Relaxed)
                 {
-                    totals.reply_us.lock().unwrap_or_else(|e| e.into_inner()).push(t.elapsed().as_micros() as u64);
+                    totals
+                        .reply_us
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(t.elapsed().as_micros() as u64);
                     if line.contains("\"result\":true") {
                         totals.accepted.fetch_add(1, Ordering::Relaxed);
                     } else {
