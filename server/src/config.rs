@@ -49,6 +49,62 @@ pub struct Config {
     pub node: NodeSection,
     #[serde(default)]
     pub verifier: VerifierSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub rewards: RewardsSection,
+}
+
+/// Where the ledger lives. The URL may carry a password, so it comes from exactly one of `url`
+/// (no password allowed), `url_env` (an environment variable) or `url_file` (a file).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<std::path::PathBuf>,
+    /// Where accepted shares wait while the database is unreachable (default: beside a SQLite file,
+    /// else `tos-pool-spool`).
+    pub spool_dir: Option<std::path::PathBuf>,
+}
+
+/// Reward schemes and fees (percentages as exact decimal strings).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RewardsSection {
+    /// The schemes miners may choose (`pplns`, `pps`, `prop`, `solo`).
+    pub schemes: Vec<String>,
+    /// The scheme of a login that does not choose one.
+    pub default_scheme: String,
+    pub fee_percent: String,
+    pub solo_fee_percent: String,
+    pub pps_fee_percent: String,
+    /// PPLNS window: this many times the network difficulty of share difficulty.
+    pub pplns_factor: String,
+}
+
+impl Default for RewardsSection {
+    fn default() -> Self {
+        RewardsSection {
+            schemes: vec!["pplns".into(), "solo".into()],
+            default_scheme: "pplns".into(),
+            fee_percent: "1".into(),
+            solo_fee_percent: "1".into(),
+            pps_fee_percent: "3".into(),
+            pplns_factor: "2".into(),
+        }
+    }
+}
+
+/// The reward settings, checked.
+#[derive(Debug, Clone)]
+pub struct Rewards {
+    pub schemes: Vec<pool_core::reward::Scheme>,
+    pub default_scheme: pool_core::reward::Scheme,
+    pub fee: pool_core::reward::FeeBp,
+    pub solo_fee: pool_core::reward::FeeBp,
+    pub pps_fee: pool_core::reward::FeeBp,
+    pub pplns_factor: pool_core::reward::Ratio,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +231,7 @@ pub struct Checked {
     pub min_difficulty: Difficulty,
     pub idle_floor: Difficulty,
     pub backend: BackendMode,
+    pub rewards: Rewards,
 }
 
 impl Config {
@@ -234,6 +291,100 @@ impl Config {
         if self.node.urls.is_empty() {
             bail!("node.urls is empty: list at least one TOS node (http://host:8080)");
         }
-        Ok(Checked { raw: self, network, address, start_difficulty, min_difficulty, idle_floor, backend })
+        let rewards = self.rewards.check()?;
+        self.database.check()?;
+        Ok(Checked {
+            raw: self,
+            network,
+            address,
+            start_difficulty,
+            min_difficulty,
+            idle_floor,
+            backend,
+            rewards,
+        })
+    }
+}
+
+impl RewardsSection {
+    fn check(&self) -> anyhow::Result<Rewards> {
+        use pool_core::reward::{FeeBp, Ratio, Scheme};
+        let scheme = |s: &str, key: &str| -> anyhow::Result<Scheme> {
+            s.parse::<Scheme>()
+                .map_err(|_| anyhow::anyhow!("{key}: {s:?} is not a scheme (pplns, pps, prop, solo)"))
+        };
+        let schemes =
+            self.schemes.iter().map(|s| scheme(s, "rewards.schemes")).collect::<anyhow::Result<Vec<_>>>()?;
+        if schemes.is_empty() {
+            bail!("rewards.schemes is empty: offer at least one of pplns, pps, prop, solo");
+        }
+        let default_scheme = scheme(&self.default_scheme, "rewards.default_scheme")?;
+        if !schemes.contains(&default_scheme) {
+            bail!("rewards.default_scheme {default_scheme} is not among rewards.schemes");
+        }
+        let fee = |s: &str, key: &str| -> anyhow::Result<FeeBp> {
+            FeeBp::from_percent_str(s).map_err(|e| anyhow::anyhow!("{key}: {s:?}: {e}"))
+        };
+        Ok(Rewards {
+            schemes,
+            default_scheme,
+            fee: fee(&self.fee_percent, "rewards.fee_percent")?,
+            solo_fee: fee(&self.solo_fee_percent, "rewards.solo_fee_percent")?,
+            pps_fee: fee(&self.pps_fee_percent, "rewards.pps_fee_percent")?,
+            pplns_factor: self
+                .pplns_factor
+                .parse::<Ratio>()
+                .map_err(|e| anyhow::anyhow!("rewards.pplns_factor {:?}: {e}", self.pplns_factor))?,
+        })
+    }
+}
+
+/// The default embedded database of `tos-pool run`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tos-pool-data/pool.db";
+
+impl DatabaseSection {
+    fn check(&self) -> anyhow::Result<()> {
+        let given = [self.url.is_some(), self.url_env.is_some(), self.url_file.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if given > 1 {
+            bail!("database: set only one of url, url_env, url_file");
+        }
+        if let Some(url) = &self.url
+            && crate::ledger::db::redact(url) != *url
+        {
+            bail!(
+                "database.url carries a password: put the URL in an environment variable (url_env) or a file (url_file) instead"
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL, read from where the configuration says.
+    pub fn resolve_url(&self) -> anyhow::Result<String> {
+        if let Some(var) = &self.url_env {
+            return std::env::var(var)
+                .with_context(|| format!("database.url_env: the environment variable {var} is not set"));
+        }
+        if let Some(path) = &self.url_file {
+            let s = std::fs::read_to_string(path)
+                .with_context(|| format!("database.url_file: cannot read {}", path.display()))?;
+            return Ok(s.trim().to_owned());
+        }
+        Ok(self.url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))
+    }
+
+    /// Where the spool lives for `url`.
+    pub fn spool_dir_for(&self, url: &str) -> std::path::PathBuf {
+        if let Some(d) = &self.spool_dir {
+            return d.clone();
+        }
+        match url.strip_prefix("sqlite://") {
+            Some(path) => std::path::Path::new(path.split('?').next().unwrap_or(path))
+                .parent()
+                .map_or_else(|| "tos-pool-spool".into(), |p| p.join("spool")),
+            None => "tos-pool-spool".into(),
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! | [`job_dispatcher`] | the job dispatcher task: templates → jobs (new height at once, same height at most every 5 s) |
 //! | [`stratum`] | the Stratum server: accept loop, per-IP limits, one task per connection (I/O and session state) |
 //! | [`share_stage`] | the share stage: batch, verify, judge, record in the [`share_stage::ShareSink`], answer |
+//! | [`ledger`] | PostgreSQL / SQLite storage: shares (group commit, spool when the database is down), blocks, balances, payments |
 //! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
 //! | [`stats`] | pool-wide counters |
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
@@ -28,6 +29,7 @@ pub mod config;
 pub mod devnet;
 pub mod fd_limit;
 pub mod job_dispatcher;
+pub mod ledger;
 pub mod lifecycle;
 pub mod log_limit;
 pub mod node;

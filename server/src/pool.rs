@@ -5,10 +5,11 @@
 use crate::block_submitter::{self, RetryPolicy};
 use crate::config::Checked;
 use crate::job_dispatcher::{self, DispatchTiming, JobFeed};
+use crate::ledger::Ledger;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::log_limit::EventSummary;
 use crate::node::Upstreams;
-use crate::share_stage::{self, ShareSink, StageConfig};
+use crate::share_stage::{self, MemorySink, ShareSink, StageConfig};
 use crate::stats::PoolStats;
 use crate::stratum::{self, Context, StratumConfig};
 use gpu_verify::{EngineOptions, GpuConfig, build_engine};
@@ -29,6 +30,36 @@ pub struct Tuning {
     pub bench: bool,
 }
 
+/// Where accepted shares go.
+#[derive(Clone)]
+pub enum Sink {
+    /// In memory only (tests, benchmarks).
+    Memory(Arc<MemorySink>),
+    /// The ledger (PostgreSQL / SQLite): its background tasks run under the pool's lifecycle.
+    Ledger(Arc<Ledger>),
+}
+
+impl Sink {
+    fn share_sink(&self) -> Arc<dyn ShareSink> {
+        match self {
+            Sink::Memory(m) => m.clone(),
+            Sink::Ledger(l) => l.clone(),
+        }
+    }
+}
+
+impl From<Arc<MemorySink>> for Sink {
+    fn from(m: Arc<MemorySink>) -> Self {
+        Sink::Memory(m)
+    }
+}
+
+impl From<Arc<Ledger>> for Sink {
+    fn from(l: Arc<Ledger>) -> Self {
+        Sink::Ledger(l)
+    }
+}
+
 /// A running pool.
 pub struct Pool {
     pub stratum_addr: SocketAddr,
@@ -38,16 +69,17 @@ pub struct Pool {
     pub jobs: JobFeed,
     pub upstreams: Upstreams,
     pub ctx: Arc<Context>,
+    pub ledger: Option<Arc<Ledger>>,
     sink: Arc<dyn ShareSink>,
     lifecycle: Lifecycle,
 }
 
 impl Pool {
-    pub async fn start(cfg: &Checked, sink: Arc<dyn ShareSink>) -> anyhow::Result<Pool> {
+    pub async fn start(cfg: &Checked, sink: impl Into<Sink>) -> anyhow::Result<Pool> {
         Self::start_with(cfg, sink, Tuning::default()).await
     }
 
-    pub async fn start_with(cfg: &Checked, sink: Arc<dyn ShareSink>, tuning: Tuning) -> anyhow::Result<Pool> {
+    pub async fn start_with(cfg: &Checked, sink: impl Into<Sink>, tuning: Tuning) -> anyhow::Result<Pool> {
         Self::start_on(cfg, sink, tuning, None).await
     }
 
@@ -55,10 +87,16 @@ impl Pool {
     /// the configuration describes.
     pub async fn start_on(
         cfg: &Checked,
-        sink: Arc<dyn ShareSink>,
+        sink: impl Into<Sink>,
         tuning: Tuning,
         engine: Option<Arc<VerifyEngine>>,
     ) -> anyhow::Result<Pool> {
+        let sink: Sink = sink.into();
+        let ledger = match &sink {
+            Sink::Ledger(l) => Some(l.clone()),
+            Sink::Memory(_) => None,
+        };
+        let sink = sink.share_sink();
         crate::fd_limit::raise();
         let epoch_ms = crate::clock::now_ms();
         let v = &cfg.raw.verifier;
@@ -88,6 +126,9 @@ impl Pool {
         tracing::info!(mode = %status.mode, using_gpu = status.using_gpu, cpu = %status.cpu, gpu = ?status.gpu, "share verifier ready");
 
         let lifecycle = Lifecycle::new();
+        if let Some(l) = &ledger {
+            l.spawn_background(&lifecycle);
+        }
         let stats = Arc::new(PoolStats::default());
         let events = Arc::new(EventSummary::default());
         let n = &cfg.raw.node;
@@ -142,6 +183,8 @@ impl Pool {
             },
             max_connections_per_ip: cfg.raw.stratum.max_connections_per_ip,
             proxy_protocol: cfg.raw.stratum.proxy_protocol,
+            schemes: cfg.rewards.schemes.clone(),
+            default_scheme: cfg.rewards.default_scheme,
             ..StratumConfig::default()
         };
         if tuning.bench {
@@ -189,7 +232,7 @@ impl Pool {
             }
             None => None,
         };
-        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, sink, lifecycle })
+        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, ledger, sink, lifecycle })
     }
 
     /// The ordered shutdown: stop accepting; every connection writes its owed answers, sends

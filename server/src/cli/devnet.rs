@@ -25,7 +25,8 @@ pub struct DevnetCmd {
     /// Hashes per second per demo miner (keeps CPU for the pool).
     #[arg(long, default_value_t = 15_000)]
     demo_hashrate: u64,
-    /// Where the embedded database will live (storage is not built yet).
+    /// Where the embedded database (SQLite) and the spool live; started afresh every run, as the
+    /// simulated chain is.
     #[arg(long, default_value = "devnet-data")]
     data_dir: PathBuf,
     /// Verifier backend: auto | gpu | cpu.
@@ -51,8 +52,8 @@ pub fn devnet(args: DevnetCmd) -> ExitCode {
     if args.http.is_some() {
         tracing::warn!("--http: the HTTP API is not built yet; ignoring");
     }
-    let _ = &args.data_dir;
     report(runtime().block_on(devnet::run(DevnetArgs {
+        data_dir: args.data_dir,
         stratum: args.stratum,
         node_rpc: args.node_rpc,
         demo_miners: args.demo_miners,

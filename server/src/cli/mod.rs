@@ -28,6 +28,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Run the pool with a configuration file.
     Run(run::RunArgs),
+    /// Apply the database migrations (they are also applied at start).
+    Migrate(run::MigrateArgs),
     /// Run a simulated node, the pool on it and demo miners, all in this process.
     Devnet(devnet::DevnetCmd),
     /// Run the simulated devnet node alone (point `tos-pool run` at it).
@@ -49,6 +51,7 @@ impl Cli {
             Command::Hash(args) => hash::run(args),
             Command::Bench(cmd) => bench::run(cmd),
             Command::Run(args) => run::run(args),
+            Command::Migrate(args) => run::migrate(args),
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
             Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),

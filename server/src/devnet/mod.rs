@@ -4,9 +4,11 @@
 pub mod miner;
 pub mod node;
 
-use crate::config::{Config, NodeSection, PoolSection, StratumSection, VerifierSection};
+use crate::config::{
+    Config, DatabaseSection, NodeSection, PoolSection, RewardsSection, StratumSection, VerifierSection,
+};
+use crate::ledger::{Ledger, LedgerConfig};
 use crate::pool::Pool;
-use crate::share_stage::MemorySink;
 use pool_core::address::Address;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ pub fn demo_address(i: usize) -> Address {
 }
 
 pub struct DevnetArgs {
+    pub data_dir: std::path::PathBuf,
     pub stratum: SocketAddr,
     pub node_rpc: SocketAddr,
     pub demo_miners: usize,
@@ -49,7 +52,28 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
             ..NodeSection::default()
         },
         verifier: VerifierSection { backend: verifier.into(), ..VerifierSection::default() },
+        database: DatabaseSection::default(),
+        rewards: RewardsSection::default(),
     }
+}
+
+/// A fresh SQLite ledger in `data_dir` (the simulated chain is new every run, so is its ledger).
+async fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<Ledger>> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create --data-dir {}", data_dir.display()))?;
+    for f in ["pool.db", "pool.db-wal", "pool.db-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(f));
+    }
+    let _ = std::fs::remove_dir_all(data_dir.join("spool"));
+    let db = data_dir.join("pool.db");
+    tracing::info!(database = %db.display(), "devnet ledger (SQLite)");
+    Ledger::open(&LedgerConfig {
+        url: format!("sqlite://{}", db.display()),
+        spool_dir: data_dir.join("spool"),
+        instance_id: 0,
+    })
+    .await
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
@@ -65,8 +89,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     tracing::info!(%node_addr, "simulated TOS node listening (JSON-RPC at /json_rpc)");
 
     let cfg = devnet_config(args.stratum, node_addr, &args.verifier).check()?;
-    let sink = MemorySink::new();
-    let pool = Pool::start(&cfg, sink.clone()).await?;
+    let ledger = open_ledger(&args.data_dir).await?;
+    let pool = Pool::start(&cfg, ledger.clone()).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut miners = Vec::new();
     for i in 0..args.demo_miners {
@@ -91,7 +115,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                     "[{:>4}s] height {} · shares accepted {} rejected {} · blocks found {} accepted by node {} · demo hashrate {:.0} H/s · connections {}",
                     started.elapsed().as_secs(),
                     node.height(),
-                    sink.share_count(),
+                    s.accepted(),
                     s.rejected_total(),
                     s.blocks_found.load(Ordering::Relaxed),
                     s.blocks_accepted.load(Ordering::Relaxed),

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 pub struct MinerLogin {
     pub address: Address,
     pub worker: String,
+    /// How this login's shares are rewarded (chosen by port or at login).
+    pub scheme: pool_core::reward::Scheme,
     /// The connection number within this process.
     pub connection: u64,
     pub ip: IpAddr,

@@ -64,6 +64,24 @@ fn valid_worker(w: &str) -> bool {
     (1..=32).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The reward scheme a login asks for in its password (`scheme=solo`, among comma-separated
+/// options; anything else in the password is ignored, tosminer sends `x`).
+fn login_scheme(
+    password: Option<&str>,
+    offered: &[pool_core::reward::Scheme],
+    default: pool_core::reward::Scheme,
+) -> Result<pool_core::reward::Scheme, String> {
+    let asked =
+        password.unwrap_or("").split([',', ';', ' ']).find_map(|opt| opt.trim().strip_prefix("scheme="));
+    let Some(asked) = asked else { return Ok(default) };
+    let list = || offered.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
+    match asked.parse::<pool_core::reward::Scheme>() {
+        Ok(s) if offered.contains(&s) => Ok(s),
+        Ok(s) => Err(format!("Reward scheme {s} is not offered by this pool (offered: {})", list())),
+        Err(_) => Err(format!("Unknown reward scheme {:?} (offered: {})", clip(asked), list())),
+    }
+}
+
 /// Serves one connection (plain TCP, TLS, or any duplex stream in tests) until it ends.
 pub async fn serve_connection<S>(stream: S, peer: SocketAddr, ctx: Arc<Context>)
 where
@@ -237,14 +255,22 @@ impl Session {
                 let d = self.vardiff.difficulty();
                 self.send(&stratum::set_difficulty(&d)).await
             }
-            Method::Authorize { user, eth_proxy, .. } => self.authorize(&req.id, &user, eth_proxy).await,
+            Method::Authorize { user, password, eth_proxy } => {
+                self.authorize(&req.id, &user, password.as_deref(), eth_proxy).await
+            }
             Method::Submit { job_id, nonce, .. } => self.submit(req.id, &job_id, &nonce).await,
             Method::Ping => self.reply(&req.id, Ok(json!("pong"))).await,
             Method::Unknown(_) => self.reply(&req.id, Err(StratumError::MethodNotFound)).await,
         }
     }
 
-    async fn authorize(&mut self, id: &RequestId, user: &str, eth_proxy: bool) -> Result<(), ()> {
+    async fn authorize(
+        &mut self,
+        id: &RequestId,
+        user: &str,
+        password: Option<&str>,
+        eth_proxy: bool,
+    ) -> Result<(), ()> {
         if !self.authorizes.allow(now_ms()) {
             self.reply(id, Err(StratumError::AuthorizeLimited)).await?;
             self.ctx.events.note("authorize_rate_limited", || self.peer.ip().to_string());
@@ -288,11 +314,18 @@ impl Session {
             self.reply(id, Err(StratumError::InvalidWorker)).await?;
             return self.junk("bad logins");
         }
+        let scheme = match login_scheme(password, &self.ctx.config.schemes, self.ctx.config.default_scheme) {
+            Ok(s) => s,
+            Err(msg) => {
+                return self.send(&stratum::error_reply_with(id, StratumError::InvalidParams, &msg)).await;
+            }
+        };
         self.subscribed = true;
         tracing::info!(peer = %self.peer, address = %address, worker, "miner authorized");
         self.miner = Some(Arc::new(MinerLogin {
             address,
             worker: worker.to_owned(),
+            scheme,
             connection: self.id,
             ip: self.peer.ip(),
         }));
@@ -458,5 +491,24 @@ impl Session {
             return Err(());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_scheme;
+    use pool_core::reward::Scheme;
+
+    #[test]
+    fn the_login_form_chooses_an_offered_scheme() {
+        let offered = [Scheme::Pplns, Scheme::Solo];
+        assert_eq!(login_scheme(None, &offered, Scheme::Pplns), Ok(Scheme::Pplns));
+        assert_eq!(login_scheme(Some("x"), &offered, Scheme::Pplns), Ok(Scheme::Pplns));
+        assert_eq!(login_scheme(Some("scheme=solo"), &offered, Scheme::Pplns), Ok(Scheme::Solo));
+        assert_eq!(login_scheme(Some("d=5000,scheme=SOLO"), &offered, Scheme::Pplns), Ok(Scheme::Solo));
+        assert!(
+            login_scheme(Some("scheme=pps"), &offered, Scheme::Pplns).unwrap_err().contains("not offered")
+        );
+        assert!(login_scheme(Some("scheme=fpps"), &offered, Scheme::Pplns).unwrap_err().contains("Unknown"));
     }
 }

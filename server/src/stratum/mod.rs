@@ -55,6 +55,9 @@ pub struct StratumConfig {
     pub issues_kept: usize,
     /// Shares a connection may have awaiting their verdict before it stops reading.
     pub max_in_flight: usize,
+    /// Reward schemes a login may choose (`-p scheme=solo`), and the one it gets otherwise.
+    pub schemes: Vec<pool_core::reward::Scheme>,
+    pub default_scheme: pool_core::reward::Scheme,
 }
 
 impl Default for StratumConfig {
@@ -77,6 +80,8 @@ impl Default for StratumConfig {
             bans: BanConfig::default(),
             issues_kept: 8,
             max_in_flight: 256,
+            schemes: vec![pool_core::reward::Scheme::Pplns, pool_core::reward::Scheme::Solo],
+            default_scheme: pool_core::reward::Scheme::Pplns,
         }
     }
 }

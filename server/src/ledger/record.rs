@@ -1,0 +1,352 @@
+//! Writing accepted shares, found blocks and submission outcomes: one transaction per group of
+//! batches (a group commit), on either dialect. The same code writes a live batch and replays a
+//! spooled one, so replay is exactly the live path.
+//!
+//! Exactly once: a share's id is its primary key (`ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`), and
+//! only the shares actually inserted feed the PPS queue and the per-minute statistics, so a batch
+//! written twice (a spool replay after a crash) changes nothing.
+
+use super::db::Db;
+use super::spool::{SpoolRecord, SpooledBlock, SpooledShare};
+use pool_core::U256;
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::RwLock;
+
+/// The statistics bucket of a share: its minute.
+pub fn minute_of(ms: u64) -> i64 {
+    (ms - ms % 60_000) as i64
+}
+
+/// Miner ids by address, learned as batches are written.
+#[derive(Default)]
+pub struct MinerIds {
+    ids: RwLock<HashMap<String, i64>>,
+}
+
+impl MinerIds {
+    fn get(&self, address: &str) -> Option<i64> {
+        self.ids.read().unwrap_or_else(|e| e.into_inner()).get(address).copied()
+    }
+
+    fn learn(&self, found: impl IntoIterator<Item = (String, i64)>) {
+        self.ids.write().unwrap_or_else(|e| e.into_inner()).extend(found);
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Shares newly inserted (a replayed share already there is not counted).
+    pub shares: u64,
+    pub blocks: u64,
+    pub outcomes: u64,
+    /// Outcomes whose block row was not there (yet).
+    pub orphan_outcomes: u64,
+}
+
+struct Rows<'a> {
+    shares: Vec<&'a SpooledShare>,
+    blocks: Vec<&'a SpooledBlock>,
+    outcomes: Vec<(&'a str, bool, &'a str)>,
+    addresses: Vec<String>,
+}
+
+fn rows(records: &[SpoolRecord]) -> Rows<'_> {
+    let mut r = Rows { shares: Vec::new(), blocks: Vec::new(), outcomes: Vec::new(), addresses: Vec::new() };
+    let mut seen = HashSet::new();
+    for rec in records {
+        match rec {
+            SpoolRecord::Batch { shares, blocks } => {
+                r.shares.extend(shares);
+                r.blocks.extend(blocks);
+            }
+            SpoolRecord::BlockOutcome { block_id, accepted, note } => {
+                r.outcomes.push((block_id, *accepted, note))
+            }
+        }
+    }
+    for a in r.shares.iter().map(|s| &s.address).chain(r.blocks.iter().map(|b| &b.address)) {
+        if seen.insert(a.as_str()) {
+            r.addresses.push(a.clone());
+        }
+    }
+    r
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap_or_default()
+}
+
+/// Per (miner, worker, minute): shares and work of the newly inserted shares.
+fn minute_stats(
+    shares: &[&SpooledShare],
+    ids: &HashMap<String, i64>,
+) -> BTreeMap<(i64, String, i64), (i64, U256, i64)> {
+    let mut m: BTreeMap<(i64, String, i64), (i64, U256, i64)> = BTreeMap::new();
+    for s in shares {
+        let key = (ids[&s.address], s.worker.clone(), minute_of(s.submitted_ms));
+        let e = m.entry(key).or_insert((0, U256::ZERO, 0));
+        e.0 += 1;
+        e.1 = e.1.checked_add(U256::from_dec_str(&s.difficulty).unwrap_or(U256::ZERO)).unwrap_or(U256::MAX);
+        e.2 = e.2.max(s.submitted_ms as i64);
+    }
+    m
+}
+
+/// Writes `records` in one transaction.
+pub async fn write(
+    db: &Db,
+    miners: &MinerIds,
+    instance_id: i16,
+    records: &[SpoolRecord],
+) -> Result<Written, sqlx::Error> {
+    let rows = rows(records);
+    match db {
+        Db::Pg(p) => write_pg(p, miners, instance_id, &rows).await,
+        Db::Sqlite(p) => write_sqlite(p, miners, instance_id, &rows).await,
+    }
+}
+
+const PG_MINERS: &str = "INSERT INTO miners (address, created_ms) SELECT a, $2 FROM UNNEST($1::text[]) AS a \
+     ON CONFLICT (address) DO NOTHING";
+const PG_MINER_IDS: &str = "SELECT id, address FROM miners WHERE address = ANY($1::text[])";
+const PG_SHARES: &str = "INSERT INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) \
+     SELECT s, m, w, sc, d::numeric, h, c, $8 FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[]) \
+     AS t(s, m, w, sc, d, h, c) ON CONFLICT (share_id) DO NOTHING RETURNING share_id";
+const PG_PPS: &str = "INSERT INTO pps_queue (share_id, miner_id, difficulty, network_difficulty, created_ms) \
+     SELECT s, m, d::numeric, n::numeric, c FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::int8[]) \
+     AS t(s, m, d, n, c) ON CONFLICT (share_id) DO NOTHING";
+const PG_STATS: &str = "INSERT INTO worker_stats (miner_id, worker, minute_ms, instance_id, shares, work, last_ms) \
+     SELECT m, w, t, $7, n, x::numeric, l FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) \
+     AS u(m, w, t, n, x, l) ON CONFLICT (miner_id, worker, minute_ms, instance_id) DO UPDATE SET \
+     shares = worker_stats.shares + EXCLUDED.shares, work = worker_stats.work + EXCLUDED.work, \
+     last_ms = GREATEST(worker_stats.last_ms, EXCLUDED.last_ms)";
+const PG_BLOCK: &str = "INSERT INTO blocks (block_id, height, finder_id, finder_worker, scheme, network_difficulty, \
+     template_hex, miner_work_hex, found_ms, instance_id, updated_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $9) ON CONFLICT (block_id) DO NOTHING";
+const SQLITE_BLOCK: &str = "INSERT OR IGNORE INTO blocks (block_id, height, finder_id, finder_worker, scheme, network_difficulty, \
+     template_hex, miner_work_hex, found_ms, instance_id, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)";
+const OUTCOME: &str =
+    "UPDATE blocks SET submitted = $2, submit_note = $3, updated_ms = $4 WHERE block_id = $1";
+
+async fn write_pg(
+    pool: &sqlx::PgPool,
+    miners: &MinerIds,
+    instance_id: i16,
+    r: &Rows<'_>,
+) -> Result<Written, sqlx::Error> {
+    let now = crate::clock::now_ms() as i64;
+    let mut tx = pool.begin().await?;
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let unknown: Vec<String> = r.addresses.iter().filter(|a| miners.get(a).is_none()).cloned().collect();
+    for a in &r.addresses {
+        if let Some(id) = miners.get(a) {
+            ids.insert(a.clone(), id);
+        }
+    }
+    if !unknown.is_empty() {
+        sqlx::query(PG_MINERS).bind(&unknown).bind(now).execute(&mut *tx).await?;
+        for row in sqlx::query(PG_MINER_IDS).bind(&unknown).fetch_all(&mut *tx).await? {
+            ids.insert(row.get::<String, _>(1), row.get::<i64, _>(0));
+        }
+    }
+    let mut w = Written::default();
+    if !r.shares.is_empty() {
+        let s = &r.shares;
+        let inserted: HashSet<Vec<u8>> = sqlx::query_scalar::<_, Vec<u8>>(PG_SHARES)
+            .bind(s.iter().map(|s| unhex(&s.share_id)).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| ids[&s.address]).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.worker.as_str()).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.scheme.as_str()).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.difficulty.as_str()).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.height as i64).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.submitted_ms as i64).collect::<Vec<_>>())
+            .bind(instance_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let new: Vec<&SpooledShare> =
+            s.iter().copied().filter(|s| inserted.contains(&unhex(&s.share_id))).collect();
+        w.shares = new.len() as u64;
+        let pps: Vec<&&SpooledShare> = new.iter().filter(|s| s.scheme == "pps").collect();
+        if !pps.is_empty() {
+            sqlx::query(PG_PPS)
+                .bind(pps.iter().map(|s| unhex(&s.share_id)).collect::<Vec<_>>())
+                .bind(pps.iter().map(|s| ids[&s.address]).collect::<Vec<_>>())
+                .bind(pps.iter().map(|s| s.difficulty.as_str()).collect::<Vec<_>>())
+                .bind(pps.iter().map(|s| s.network_difficulty.as_str()).collect::<Vec<_>>())
+                .bind(pps.iter().map(|s| s.submitted_ms as i64).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let stats = minute_stats(&new, &ids);
+        if !stats.is_empty() {
+            sqlx::query(PG_STATS)
+                .bind(stats.keys().map(|k| k.0).collect::<Vec<_>>())
+                .bind(stats.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
+                .bind(stats.keys().map(|k| k.2).collect::<Vec<_>>())
+                .bind(stats.values().map(|v| v.0).collect::<Vec<_>>())
+                .bind(stats.values().map(|v| v.1.to_string()).collect::<Vec<_>>())
+                .bind(stats.values().map(|v| v.2).collect::<Vec<_>>())
+                .bind(instance_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for b in &r.blocks {
+        let done = sqlx::query(PG_BLOCK)
+            .bind(unhex(&b.block_id))
+            .bind(b.height as i64)
+            .bind(ids[&b.address])
+            .bind(&b.worker)
+            .bind(&b.scheme)
+            .bind(&b.network_difficulty)
+            .bind(&b.template_hex)
+            .bind(&b.miner_work_hex)
+            .bind(b.found_ms as i64)
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
+        w.blocks += done.rows_affected();
+    }
+    for (block_id, accepted, note) in &r.outcomes {
+        let done = sqlx::query(OUTCOME)
+            .bind(unhex(block_id))
+            .bind(if *accepted { "accepted" } else { "failed" })
+            .bind(*note)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        w.outcomes += done.rows_affected();
+        w.orphan_outcomes += u64::from(done.rows_affected() == 0);
+    }
+    tx.commit().await?;
+    miners.learn(ids);
+    Ok(w)
+}
+
+async fn write_sqlite(
+    pool: &sqlx::SqlitePool,
+    miners: &MinerIds,
+    instance_id: i16,
+    r: &Rows<'_>,
+) -> Result<Written, sqlx::Error> {
+    let now = crate::clock::now_ms() as i64;
+    let mut tx = pool.begin().await?;
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    for a in &r.addresses {
+        let id = match miners.get(a) {
+            Some(id) => id,
+            None => {
+                sqlx::query("INSERT OR IGNORE INTO miners (address, created_ms) VALUES ($1, $2)")
+                    .bind(a)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query_scalar("SELECT id FROM miners WHERE address = $1")
+                    .bind(a)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        ids.insert(a.clone(), id);
+    }
+    let mut w = Written::default();
+    let mut new = Vec::with_capacity(r.shares.len());
+    for s in &r.shares {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(unhex(&s.share_id))
+        .bind(ids[&s.address])
+        .bind(&s.worker)
+        .bind(&s.scheme)
+        .bind(&s.difficulty)
+        .bind(s.height as i64)
+        .bind(s.submitted_ms as i64)
+        .bind(instance_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            new.push(*s);
+        }
+    }
+    w.shares = new.len() as u64;
+    for s in new.iter().filter(|s| s.scheme == "pps") {
+        sqlx::query(
+            "INSERT OR IGNORE INTO pps_queue (share_id, miner_id, difficulty, network_difficulty, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(unhex(&s.share_id))
+        .bind(ids[&s.address])
+        .bind(&s.difficulty)
+        .bind(&s.network_difficulty)
+        .bind(s.submitted_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for ((miner, worker, minute), (n, work, last)) in minute_stats(&new, &ids) {
+        // No exact wide numbers in SQLite: add in Rust (one writer: the transaction holds the lock).
+        let old: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT shares, work, last_ms FROM worker_stats WHERE miner_id = $1 AND worker = $2 AND minute_ms = $3 AND instance_id = $4",
+        )
+        .bind(miner)
+        .bind(&worker)
+        .bind(minute)
+        .bind(instance_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (n, work, last) = match old {
+            Some((on, ow, ol)) => {
+                let ow = U256::from_dec_str(&ow).unwrap_or(U256::ZERO);
+                (on + n, ow.checked_add(work).unwrap_or(U256::MAX), ol.max(last))
+            }
+            None => (n, work, last),
+        };
+        sqlx::query(
+            "INSERT OR REPLACE INTO worker_stats (miner_id, worker, minute_ms, instance_id, shares, work, last_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(miner)
+        .bind(&worker)
+        .bind(minute)
+        .bind(instance_id)
+        .bind(n)
+        .bind(work.to_string())
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for b in &r.blocks {
+        let done = sqlx::query(SQLITE_BLOCK)
+            .bind(unhex(&b.block_id))
+            .bind(b.height as i64)
+            .bind(ids[&b.address])
+            .bind(&b.worker)
+            .bind(&b.scheme)
+            .bind(&b.network_difficulty)
+            .bind(&b.template_hex)
+            .bind(&b.miner_work_hex)
+            .bind(b.found_ms as i64)
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
+        w.blocks += done.rows_affected();
+    }
+    for (block_id, accepted, note) in &r.outcomes {
+        let done = sqlx::query(OUTCOME)
+            .bind(unhex(block_id))
+            .bind(if *accepted { "accepted" } else { "failed" })
+            .bind(*note)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        w.outcomes += done.rows_affected();
+        w.orphan_outcomes += u64::from(done.rows_affected() == 0);
+    }
+    tx.commit().await?;
+    miners.learn(ids);
+    Ok(w)
+}
