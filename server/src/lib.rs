@@ -18,6 +18,7 @@
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
 //! | [`clock`] | the one wall clock (`pool-core` is handed the time) |
 //! | [`fd_limit`] | raising the open-file limit at start |
+//! | [`failpoint`] | crash points for the kill -9 tests (`TOS_POOL_FAILPOINT`) |
 //! | [`devnet`] | the simulated node and demo miners |
 //! | [`cli`] | the binary's subcommands |
 //! | [`rpc`] | JSON-RPC envelopes |
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod devnet;
+pub mod failpoint;
 pub mod fd_limit;
 pub mod job_dispatcher;
 pub mod ledger;

@@ -6,15 +6,21 @@
 //! | [`record`] | writing share batches, block candidates and submission outcomes (group commit, exactly once) |
 //! | [`spool`] | the fsync'd, checksummed on-disk spool used while the database is unreachable |
 //! | [`instance`] | instance registration, the leader's advisory lock (singletons run on one instance) |
+//! | [`leader`] | the leader loop running the singletons |
+//! | [`tasks`] | which singletons run, from the configuration |
+//! | [`accounts`] | balance changes with their audit rows, in a transaction on either dialect |
 //!
 //! [`Ledger`] is the share stage's [`ShareSink`]: a batch is acknowledged once it is committed to the
 //! database — or, when the database is unreachable, appended and synced to the spool, which a
 //! background task replays, exactly once, as soon as the database answers again.
 
+pub mod accounts;
 pub mod db;
 pub mod instance;
+pub mod leader;
 pub mod record;
 pub mod spool;
+pub mod tasks;
 
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::share_stage::{BlockOutcome, ShareBatch, ShareSink, SinkError};

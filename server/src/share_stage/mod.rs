@@ -341,6 +341,10 @@ async fn record_loop(mut rx: mpsc::Receiver<Judged>, sink: Arc<dyn ShareSink>, s
             continue;
         }
         let recorded = sink.record(&batch).await;
+        if recorded.is_ok() {
+            // The batch is durable and its miners have not heard yet: a crash here loses nothing.
+            crate::failpoint::hit("shares:after_record");
+        }
         if let Err(e) = &recorded {
             tracing::error!(error = %e, shares = batch.shares.len(), "accepted shares could not be recorded: answered 'not recorded' (20), not credited");
         }
@@ -356,6 +360,9 @@ async fn record_loop(mut rx: mpsc::Receiver<Judged>, sink: Arc<dyn ShareSink>, s
                 }
             };
             let _ = tx.send(answer); // the connection may have gone; the share is recorded anyway
+        }
+        if recorded.is_ok() {
+            crate::failpoint::hit("shares:after_answer");
         }
     }
 }
