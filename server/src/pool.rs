@@ -207,6 +207,18 @@ impl Pool {
                 }
             }
         });
+        if let Some(l) = &ledger {
+            let singletons = crate::ledger::tasks::SingletonContext {
+                ledger: l.clone(),
+                upstreams: upstreams.clone(),
+                config: cfg.clone(),
+            };
+            crate::ledger::leader::spawn(
+                &lifecycle,
+                l.clone(),
+                crate::ledger::tasks::singletons(&singletons),
+            );
+        }
         let ctx =
             Context::new(config, jobs.clone(), stage, stats.clone(), events, epoch_ms, lifecycle.clone());
         let listen = cfg.raw.stratum.listen;
