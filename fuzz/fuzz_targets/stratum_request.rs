@@ -1,0 +1,170 @@
+//! The Stratum codec on arbitrary bytes, read as the server reads a connection: the input is cut
+//! into newline-delimited lines of at most `MAX_LINE` bytes (a longer line ends the connection),
+//! each line that is UTF-8 goes through `Request::parse`, and one that is not gets the parse-error
+//! reply. For every line, every reply the server could send must be exactly one line of JSON that
+//! echoes the request id (or `null` when the line is not a JSON object).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pool_core::stratum::{self, MAX_LINE, Method, ParseError, Request, StratumError};
+use serde_json::{Value, json};
+
+const ERRORS: [StratumError; 13] = [
+    StratumError::InvalidParams,
+    StratumError::JobNotFound,
+    StratumError::Duplicate,
+    StratumError::LowDifficulty,
+    StratumError::Unauthorized,
+    StratumError::NotSubscribed,
+    StratumError::MethodNotFound,
+    StratumError::ParseError,
+    StratumError::InvalidRequest,
+    StratumError::TooLarge,
+    StratumError::InvalidAddress,
+    StratumError::InvalidWorker,
+    StratumError::RateLimited,
+];
+
+/// Fails to compile when a variant is added to `StratumError` until it is added to `ERRORS` too.
+const _: fn(StratumError) = |e| match e {
+    StratumError::InvalidParams
+    | StratumError::JobNotFound
+    | StratumError::Duplicate
+    | StratumError::LowDifficulty
+    | StratumError::Unauthorized
+    | StratumError::NotSubscribed
+    | StratumError::MethodNotFound
+    | StratumError::ParseError
+    | StratumError::InvalidRequest
+    | StratumError::TooLarge
+    | StratumError::InvalidAddress
+    | StratumError::InvalidWorker
+    | StratumError::RateLimited => {}
+};
+
+/// The worked example's header and share target (protocol.md §2.12), for `notify`.
+const HEADER: &str = "4b8bafa0959fab6d9bc47e1f00534478a7ee3a161751c3d82c492e391c0641ad0000018f1cbd697000000000000000000000000157e887b45989a727b6786e1bd250de65042d9381822fa73d01d2c4ffd67ad13934337b85c34985491c437386c95de0d97017131088724cfbedebdc55";
+const TARGET: &str = "0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+fuzz_target!(|data: &[u8]| {
+    for raw in data.split(|&b| b == b'\n') {
+        if raw.len() > MAX_LINE {
+            // The server answers TooLarge with a null id and disconnects.
+            reply(&stratum::error_reply(&Value::Null, StratumError::TooLarge), &Value::Null);
+            return;
+        }
+        match std::str::from_utf8(raw) {
+            Ok(line) => check_line(line),
+            Err(_) => {
+                reply(&ParseError::Json.reply(), &Value::Null);
+            }
+        }
+    }
+});
+
+/// What the id of `line` is, decided independently of `Request::parse`: `None` when the line is
+/// not a JSON object (the reply then carries a null id).
+fn expected_id(line: &str) -> Option<Value> {
+    let v: Value = serde_json::from_str(line.trim_end_matches('\r')).ok()?;
+    let obj = v.as_object()?;
+    Some(obj.get("id").cloned().unwrap_or(Value::Null))
+}
+
+fn check_line(line: &str) {
+    let expected = expected_id(line);
+    let req = match Request::parse(line) {
+        Ok(req) => req,
+        Err(e) => {
+            let id = match &e {
+                ParseError::Json => {
+                    assert_eq!(expected, None, "a JSON object refused as unparseable: {line:?}");
+                    Value::Null
+                }
+                ParseError::InvalidRequest { id } | ParseError::InvalidParams { id, .. } => {
+                    assert_eq!(expected.as_ref(), Some(id), "refusal carries another id: {line:?}");
+                    id.clone()
+                }
+            };
+            let r = reply(&e.reply(), &id);
+            assert!(r["result"].is_null() && r["error"].is_array(), "a refusal is an error reply");
+            return;
+        }
+    };
+    assert_eq!(expected.as_ref(), Some(&req.id), "parsed id differs from the line's: {line:?}");
+    let id = &req.id;
+    for err in ERRORS {
+        let r = reply(&stratum::error_reply(id, err), id);
+        assert_eq!(r["error"], json!([err.code(), err.message(), null]));
+        assert!(r["result"].is_null());
+    }
+    for result in [json!(true), json!(false)] {
+        let r = reply(&stratum::result_reply(id, result.clone()), id);
+        assert_eq!((&r["result"], &r["error"]), (&result, &Value::Null));
+    }
+    match &req.method {
+        Method::Subscribe { agent } => {
+            reply(&stratum::subscribe_reply(id, "1", "00000000"), id);
+            if let Some(agent) = agent {
+                // Attacker text inside a message must stay inside the JSON string.
+                let r = reply(&stratum::error_reply_with(id, StratumError::InvalidRequest, agent), id);
+                assert_eq!(r["error"][1].as_str(), Some(agent.as_str()));
+            }
+        }
+        Method::Authorize { user, password, .. } => {
+            for text in std::iter::once(user).chain(password) {
+                let r = reply(&stratum::error_reply_with(id, StratumError::InvalidAddress, text), id);
+                assert_eq!(r["error"][1].as_str(), Some(text.as_str()));
+            }
+        }
+        Method::Submit { user, job_id, extranonce2, nonce } => {
+            assert!([user, job_id, extranonce2, nonce].iter().all(|s| s.len() < MAX_LINE));
+            match stratum::parse_nonce(nonce) {
+                Some(bytes) => assert_eq!(hex::encode(bytes), nonce.to_ascii_lowercase()),
+                None => assert!(nonce.len() != 16 || !nonce.bytes().all(|b| b.is_ascii_hexdigit())),
+            }
+            // A job id is the pool's, but the notify builder must stay valid JSON for any string.
+            for clean in [true, false] {
+                let n = notification(&stratum::notify(job_id, HEADER, TARGET, 45, clean));
+                assert_eq!(n["method"], "mining.notify");
+                assert_eq!(n["params"], json!([job_id, HEADER, TARGET, 45, clean]));
+            }
+        }
+        Method::Ping => {
+            reply(&stratum::result_reply(id, json!("pong")), id);
+        }
+        Method::Unknown(name) => {
+            assert!(!matches!(
+                name.as_str(),
+                "mining.subscribe" | "mining.authorize" | "eth_submitLogin" | "mining.submit" | "mining.ping"
+            ));
+        }
+    }
+}
+
+/// One line: exactly one `\n`, at the end, and a JSON object before it.
+fn one_json_line(line: &str) -> serde_json::Map<String, Value> {
+    let body = line.strip_suffix('\n').unwrap_or_else(|| panic!("no final newline: {line:?}"));
+    assert!(!body.contains('\n') && !body.contains('\r'), "more than one line: {line:?}");
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(obj)) => obj,
+        other => panic!("not a JSON object ({other:?}): {line:?}"),
+    }
+}
+
+/// A reply: one JSON line with `id` (echoed), `result` and `error`.
+fn reply(line: &str, id: &Value) -> Value {
+    let obj = one_json_line(line);
+    assert_eq!(obj.get("id"), Some(id), "the reply does not echo the id: {line:?}");
+    assert!(obj.contains_key("result") && obj.contains_key("error"), "{line:?}");
+    assert_eq!(obj.len(), 3, "{line:?}");
+    Value::Object(obj)
+}
+
+/// A notification: one JSON line with a null `id`, a `method` and `params` as an array (§2.14).
+fn notification(line: &str) -> Value {
+    let obj = one_json_line(line);
+    assert_eq!(obj.get("id"), Some(&Value::Null), "{line:?}");
+    assert!(obj.get("method").is_some_and(Value::is_string), "{line:?}");
+    assert!(obj.get("params").is_some_and(Value::is_array), "{line:?}");
+    Value::Object(obj)
+}
