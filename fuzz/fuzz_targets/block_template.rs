@@ -8,6 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use pool_core::work::{
     BlockTemplate, EXTRA_NONCE_SIZE, MINER_WORK_SIZE, MinerWork, TIPS_LIMIT, VRF_DATA_SIZE,
 };
+use tos_pool_fuzz as _; // the allocation guard
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(t) = BlockTemplate::from_bytes(data) {

@@ -8,6 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pool_core::proxy::{self, ProxyError, ProxySource};
+use tos_pool_fuzz as _; // the allocation guard
 
 /// Longest v1 line (the spec's 107 bytes) and longest v2 header (16 + u16::MAX).
 const V1_MAX: usize = 107;

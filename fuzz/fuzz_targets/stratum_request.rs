@@ -7,7 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use pool_core::stratum::{self, MAX_LINE, Method, ParseError, Request, StratumError};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use tos_pool_fuzz as _; // the allocation guard
 
 const ERRORS: [StratumError; 13] = [
     StratumError::InvalidParams,
@@ -92,15 +95,14 @@ fn check_line(line: &str) {
     };
     assert_eq!(expected.as_ref(), Some(&req.id), "parsed id differs from the line's: {line:?}");
     let id = &req.id;
-    for err in ERRORS {
-        let r = reply(&stratum::error_reply(id, err), id);
-        assert_eq!(r["error"], json!([err.code(), err.message(), null]));
-        assert!(r["result"].is_null());
-    }
-    for result in [json!(true), json!(false)] {
-        let r = reply(&stratum::result_reply(id, result.clone()), id);
-        assert_eq!((&r["result"], &r["error"]), (&result, &Value::Null));
-    }
+    // Every code goes through the same builder: one per line keeps each execution cheap, and the
+    // fuzzer's varied line lengths reach them all.
+    let err = ERRORS[line.len() % ERRORS.len()];
+    let r = reply(&stratum::error_reply(id, err), id);
+    assert_eq!(r["error"], json!([err.code(), err.message(), null]));
+    assert!(r["result"].is_null());
+    let r = reply(&stratum::result_reply(id, json!(true)), id);
+    assert_eq!((&r["result"], &r["error"]), (&json!(true), &Value::Null));
     match &req.method {
         Method::Subscribe { agent } => {
             reply(&stratum::subscribe_reply(id, "1", "00000000"), id);
@@ -152,12 +154,35 @@ fn one_json_line(line: &str) -> serde_json::Map<String, Value> {
 }
 
 /// A reply: one JSON line with `id` (echoed), `result` and `error`.
+///
+/// The id must go out as the codec parsed it: reading the reply back gives the same id. For an id
+/// holding a non-integer number, the reply's id text must instead be exactly the JSON encoding of
+/// the parsed id: serde_json's default float parser may land one ULP off when reading it back
+/// (the first thing this target found, in seconds, on a 40-digit id). That such ids are echoed as
+/// a double rather than as sent is defect 2j of issue 7, not asserted here.
 fn reply(line: &str, id: &Value) -> Value {
     let obj = one_json_line(line);
-    assert_eq!(obj.get("id"), Some(id), "the reply does not echo the id: {line:?}");
+    if has_float(id) {
+        let texts: HashMap<String, Box<RawValue>> =
+            serde_json::from_str(line.trim_end()).expect("one_json_line parsed it");
+        let sent = texts.get("id").map(|r| r.get());
+        assert_eq!(sent, Some(serde_json::to_string(id).unwrap().as_str()), "id changed: {line:?}");
+    } else {
+        assert_eq!(obj.get("id"), Some(id), "the reply does not echo the id: {line:?}");
+    }
     assert!(obj.contains_key("result") && obj.contains_key("error"), "{line:?}");
     assert_eq!(obj.len(), 3, "{line:?}");
     Value::Object(obj)
+}
+
+/// Whether `v` holds a number that is neither a u64 nor an i64 (serde_json keeps it as an f64).
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(a) => a.iter().any(has_float),
+        Value::Object(o) => o.values().any(has_float),
+        _ => false,
+    }
 }
 
 /// A notification: one JSON line with a null `id`, a `method` and `params` as an array (§2.14).
