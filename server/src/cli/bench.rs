@@ -18,6 +18,8 @@ pub enum BenchCommand {
     Verify(VerifyArgs),
     /// Load on the Stratum server: connections held, accepted shares/s, reply latency, memory.
     Stratum(super::bench_stratum::StratumBenchArgs),
+    /// Accepted-share rows per second into a database through the ledger's write path.
+    Ledger(super::bench_ledger::LedgerBenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -168,6 +170,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     match cmd {
         BenchCommand::Verify(args) => verify(args),
         BenchCommand::Stratum(args) => super::bench_stratum::run(args),
+        BenchCommand::Ledger(args) => super::bench_ledger::run(args),
     }
 }
 
