@@ -21,17 +21,19 @@ CREATE TABLE miners (
 );
 
 CREATE TABLE shares (
-    -- BLAKE3 of the solved header: unique per connection, issue and nonce; replay is a no-op
-    share_id     BYTEA PRIMARY KEY,
+    created_ms   BIGINT NOT NULL,
+    -- BLAKE3 of the solved header: unique per connection, issue and nonce
+    share_id     BYTEA NOT NULL,
     miner_id     BIGINT NOT NULL,
     worker       TEXT NOT NULL,
     scheme       TEXT NOT NULL,
     difficulty   NUMERIC(78,0) NOT NULL,
     height       BIGINT NOT NULL,
-    created_ms   BIGINT NOT NULL,
-    instance_id  SMALLINT NOT NULL
+    instance_id  SMALLINT NOT NULL,
+    -- Time first: inserts append to the index instead of landing at random, and the key is the
+    -- time index the reward windows scan. A replayed share keeps its time: replay is a no-op.
+    PRIMARY KEY (created_ms, share_id)
 );
-CREATE INDEX shares_by_time ON shares (created_ms);
 
 -- PPS shares waiting to be valued and credited (by the leader, exactly once).
 CREATE TABLE pps_queue (

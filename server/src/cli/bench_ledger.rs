@@ -87,7 +87,12 @@ pub fn run(args: LedgerBenchArgs) -> ExitCode {
         let mut points = Vec::new();
         let mut next = (crate::clock::now_ms() % 1_000_000) << 32;
         for &n in &sizes {
-            eprintln!("{} batches of {n} shares, {} writer(s), {} s …", db.kind(), args.writers, args.seconds);
+            eprintln!(
+                "{} batches of {n} shares, {} writer(s), {} s …",
+                db.kind(),
+                args.writers,
+                args.seconds
+            );
             let end = Instant::now() + Duration::from_secs(args.seconds);
             let started = Instant::now();
             let mut tasks = Vec::new();
@@ -117,7 +122,9 @@ pub fn run(args: LedgerBenchArgs) -> ExitCode {
             next += 1 << 40;
             let seconds = started.elapsed().as_secs_f64();
             lat.sort_by(f64::total_cmp);
-            let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0);
+            let pct = |p: f64| {
+                lat.get(((lat.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0)
+            };
             points.push(Point {
                 database: db.kind(),
                 batch: n,
@@ -140,7 +147,14 @@ pub fn run(args: LedgerBenchArgs) -> ExitCode {
             for p in points {
                 println!(
                     "{} · batch {} · {} writer(s) · {:.0} rows/s ({} rows in {:.1} s) · commit p50 {:.2} ms p99 {:.2} ms",
-                    p.database, p.batch, p.writers, p.rows_per_second, p.rows, p.seconds, p.commit_ms_p50, p.commit_ms_p99
+                    p.database,
+                    p.batch,
+                    p.writers,
+                    p.rows_per_second,
+                    p.rows,
+                    p.seconds,
+                    p.commit_ms_p50,
+                    p.commit_ms_p99
                 );
             }
             ExitCode::SUCCESS

@@ -111,17 +111,28 @@ pub async fn write(
 const PG_MINERS: &str = "INSERT INTO miners (address, created_ms) SELECT a, $2 FROM UNNEST($1::text[]) AS a \
      ON CONFLICT (address) DO NOTHING";
 const PG_MINER_IDS: &str = "SELECT id, address FROM miners WHERE address = ANY($1::text[])";
-const PG_SHARES: &str = "INSERT INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) \
-     SELECT s, m, w, sc, d::numeric, h, c, $8 FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[]) \
-     AS t(s, m, w, sc, d, h, c) ON CONFLICT (share_id) DO NOTHING RETURNING share_id";
-const PG_PPS: &str = "INSERT INTO pps_queue (share_id, miner_id, difficulty, network_difficulty, created_ms) \
-     SELECT s, m, d::numeric, n::numeric, c FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::int8[]) \
-     AS t(s, m, d, n, c) ON CONFLICT (share_id) DO NOTHING";
-const PG_STATS: &str = "INSERT INTO worker_stats (miner_id, worker, minute_ms, instance_id, shares, work, last_ms) \
-     SELECT m, w, t, $7, n, x::numeric, l FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) \
-     AS u(m, w, t, n, x, l) ON CONFLICT (miner_id, worker, minute_ms, instance_id) DO UPDATE SET \
-     shares = worker_stats.shares + EXCLUDED.shares, work = worker_stats.work + EXCLUDED.work, \
-     last_ms = GREATEST(worker_stats.last_ms, EXCLUDED.last_ms)";
+/// Shares, their per-minute statistics and the PPS queue in one statement: only the rows actually
+/// inserted (`RETURNING`) feed the other two, and the sums are exact `NUMERIC` on the server.
+const PG_SHARES: &str = "WITH input AS ( \
+       SELECT s, m, w, sc, d::numeric AS d, n::numeric AS n, h, c \
+       FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[]) \
+       AS t(s, m, w, sc, d, n, h, c)), \
+     ins AS ( \
+       INSERT INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) \
+       SELECT s, m, w, sc, d, h, c, $9 FROM input ON CONFLICT (created_ms, share_id) DO NOTHING \
+       RETURNING share_id, miner_id, worker, scheme, difficulty, created_ms), \
+     stats AS ( \
+       INSERT INTO worker_stats (miner_id, worker, minute_ms, instance_id, shares, work, last_ms) \
+       SELECT miner_id, worker, created_ms - created_ms % 60000, $9, COUNT(*), SUM(difficulty), MAX(created_ms) \
+       FROM ins GROUP BY 1, 2, 3 \
+       ON CONFLICT (miner_id, worker, minute_ms, instance_id) DO UPDATE SET \
+       shares = worker_stats.shares + EXCLUDED.shares, work = worker_stats.work + EXCLUDED.work, \
+       last_ms = GREATEST(worker_stats.last_ms, EXCLUDED.last_ms) RETURNING 1), \
+     pps AS ( \
+       INSERT INTO pps_queue (share_id, miner_id, difficulty, network_difficulty, created_ms) \
+       SELECT ins.share_id, ins.miner_id, ins.difficulty, input.n, ins.created_ms FROM ins JOIN input ON input.s = ins.share_id \
+       WHERE ins.scheme = 'pps' ON CONFLICT (share_id) DO NOTHING RETURNING 1) \
+     SELECT (SELECT COUNT(*) FROM ins), (SELECT COUNT(*) FROM stats), (SELECT COUNT(*) FROM pps)";
 const PG_BLOCK: &str = "INSERT INTO blocks (block_id, height, finder_id, finder_worker, scheme, network_difficulty, \
      template_hex, miner_work_hex, found_ms, instance_id, updated_ms) \
      VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $9) ON CONFLICT (block_id) DO NOTHING";
@@ -154,46 +165,19 @@ async fn write_pg(
     let mut w = Written::default();
     if !r.shares.is_empty() {
         let s = &r.shares;
-        let inserted: HashSet<Vec<u8>> = sqlx::query_scalar::<_, Vec<u8>>(PG_SHARES)
+        let (inserted, _, _): (i64, i64, i64) = sqlx::query_as(PG_SHARES)
             .bind(s.iter().map(|s| unhex(&s.share_id)).collect::<Vec<_>>())
             .bind(s.iter().map(|s| ids[&s.address]).collect::<Vec<_>>())
             .bind(s.iter().map(|s| s.worker.as_str()).collect::<Vec<_>>())
             .bind(s.iter().map(|s| s.scheme.as_str()).collect::<Vec<_>>())
             .bind(s.iter().map(|s| s.difficulty.as_str()).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.network_difficulty.as_str()).collect::<Vec<_>>())
             .bind(s.iter().map(|s| s.height as i64).collect::<Vec<_>>())
             .bind(s.iter().map(|s| s.submitted_ms as i64).collect::<Vec<_>>())
             .bind(instance_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-        let new: Vec<&SpooledShare> =
-            s.iter().copied().filter(|s| inserted.contains(&unhex(&s.share_id))).collect();
-        w.shares = new.len() as u64;
-        let pps: Vec<&&SpooledShare> = new.iter().filter(|s| s.scheme == "pps").collect();
-        if !pps.is_empty() {
-            sqlx::query(PG_PPS)
-                .bind(pps.iter().map(|s| unhex(&s.share_id)).collect::<Vec<_>>())
-                .bind(pps.iter().map(|s| ids[&s.address]).collect::<Vec<_>>())
-                .bind(pps.iter().map(|s| s.difficulty.as_str()).collect::<Vec<_>>())
-                .bind(pps.iter().map(|s| s.network_difficulty.as_str()).collect::<Vec<_>>())
-                .bind(pps.iter().map(|s| s.submitted_ms as i64).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let stats = minute_stats(&new, &ids);
-        if !stats.is_empty() {
-            sqlx::query(PG_STATS)
-                .bind(stats.keys().map(|k| k.0).collect::<Vec<_>>())
-                .bind(stats.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
-                .bind(stats.keys().map(|k| k.2).collect::<Vec<_>>())
-                .bind(stats.values().map(|v| v.0).collect::<Vec<_>>())
-                .bind(stats.values().map(|v| v.1.to_string()).collect::<Vec<_>>())
-                .bind(stats.values().map(|v| v.2).collect::<Vec<_>>())
-                .bind(instance_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+            .fetch_one(&mut *tx)
+            .await?;
+        w.shares = inserted as u64;
     }
     for b in &r.blocks {
         let done = sqlx::query(PG_BLOCK)
@@ -255,24 +239,26 @@ async fn write_sqlite(
     }
     let mut w = Written::default();
     let mut new = Vec::with_capacity(r.shares.len());
-    for s in &r.shares {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(unhex(&s.share_id))
-        .bind(ids[&s.address])
-        .bind(&s.worker)
-        .bind(&s.scheme)
-        .bind(&s.difficulty)
-        .bind(s.height as i64)
-        .bind(s.submitted_ms as i64)
-        .bind(instance_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            new.push(*s);
-        }
+    // Many rows per statement (a statement is a round trip to SQLite's worker thread); 8 binds a
+    // row stays under SQLite's 32,766 parameters.
+    for chunk in r.shares.chunks(512) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR IGNORE INTO shares (share_id, miner_id, worker, scheme, difficulty, height, created_ms, instance_id) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            b.push_bind(unhex(&s.share_id))
+                .push_bind(ids[&s.address])
+                .push_bind(s.worker.as_str())
+                .push_bind(s.scheme.as_str())
+                .push_bind(s.difficulty.as_str())
+                .push_bind(s.height as i64)
+                .push_bind(s.submitted_ms as i64)
+                .push_bind(instance_id);
+        });
+        q.push(" RETURNING share_id");
+        let inserted: HashSet<Vec<u8>> =
+            q.build_query_scalar::<Vec<u8>>().fetch_all(&mut *tx).await?.into_iter().collect();
+        new.extend(chunk.iter().copied().filter(|s| inserted.contains(&unhex(&s.share_id))));
     }
     w.shares = new.len() as u64;
     for s in new.iter().filter(|s| s.scheme == "pps") {

@@ -283,7 +283,8 @@ impl Stage {
                             miner_work: header,
                             finder: s.miner.clone(),
                             network_difficulty: template.network_difficulty,
-                            found_ms: now,
+                            // The clock shares are timed by: rounds are cut on it.
+                            found_ms: s.received_ms,
                         };
                         tracing::info!(
                             height = block.height,
