@@ -143,6 +143,14 @@ impl Pool {
         let health =
             upstreams.clone().health_loop(Duration::from_secs(5), lifecycle.token(Phase::Background));
         lifecycle.spawn(Phase::Background, health);
+        if let Some(l) = &ledger {
+            let ctx = crate::ledger::tasks::SingletonContext {
+                ledger: l.clone(),
+                upstreams: upstreams.clone(),
+                config: cfg.clone(),
+            };
+            crate::ledger::leader::spawn(&lifecycle, l.clone(), crate::ledger::tasks::singletons(&ctx));
+        }
         let rules = FreshnessRules { max_age_ms: n.max_job_age_ms, ..FreshnessRules::default() };
         let timing = DispatchTiming {
             poll: Duration::from_millis(n.poll_ms),
