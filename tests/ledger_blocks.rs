@@ -68,6 +68,7 @@ on_both_databases!(
     pps_shares_are_credited_exactly_once,
     the_audit_finds_no_difference_and_reports_a_tampered_credit,
     pruning_keeps_what_unsettled_blocks_and_the_open_round_need,
+    a_blocks_own_share_is_always_in_its_round,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -261,6 +262,35 @@ impl Env {
             found_ms: found_ms as u64,
         };
         assert_eq!(self.write(vec![], vec![block]).await.blocks, 1);
+        id
+    }
+
+    /// A block row (never seen by the node) and its own share received at `share_ms`, its batch
+    /// judged at `found_ms`.
+    async fn block_with_share(
+        &self,
+        tag: &str,
+        finder: usize,
+        d: u64,
+        share_ms: i64,
+        found_ms: i64,
+    ) -> Vec<u8> {
+        let id = blake3::hash(tag.as_bytes()).as_bytes().to_vec();
+        let mut own = share("unused", finder, Scheme::Pplns, d, share_ms);
+        own.share_id = hex::encode(&id);
+        own.is_block = true;
+        let block = SpooledBlock {
+            block_id: hex::encode(&id),
+            height: 1,
+            template_hex: "00".into(),
+            miner_work_hex: "00".into(),
+            address: address(finder),
+            worker: "rig".into(),
+            scheme: Scheme::Pplns.to_string(),
+            network_difficulty: "1000".into(),
+            found_ms: found_ms as u64,
+        };
+        assert_eq!(self.write(vec![own], vec![block]).await.blocks, 1);
         id
     }
 
@@ -911,4 +941,24 @@ fn blocks_and_retention_sections_have_defaults_and_are_checked() {
         ))
         .is_err()
     );
+}
+
+async fn a_blocks_own_share_is_always_in_its_round(backend: Backend) {
+    let Some(env) = Env::new(backend).await else { return };
+    let base = now_ms() - 10_000;
+    env.write(vec![share("early", 1, Scheme::Pplns, 400, base)], vec![]).await;
+    // Block A's share arrives at +5 and its batch is judged at +10; block B's share arrives at +8,
+    // while A's batch is still being verified, and is judged in the next batch, at +20.
+    let a = env.block_with_share("a", 1, 100, base + 5, base + 10).await;
+    let b = env.block_with_share("b", 2, 600, base + 8, base + 20).await;
+    let (a, b) = (env.block(&a).await, env.block(&b).await);
+    assert_eq!((a.found_ms, b.found_ms), (base + 5, base + 8), "found_ms is the own share's receive time");
+    let terms = tos_pool::ledger::split::Terms::for_block(&rewards(), &b);
+    let c = tos_pool::ledger::split::compute(env.db(), &b, MINER_REWARD, terms).await.unwrap();
+    assert_eq!(c.round_work.to_string(), "600", "B's round holds B's own share");
+    assert_eq!(c.round_after_ms, Some(base + 5));
+    assert_eq!(c.split.credits.len(), 2, "its window reaches back across A: {:?}", c.split);
+    assert_eq!(c.split.pool_fee, rewards().fee.of(MINER_REWARD), "nothing left unassigned");
+    let c = tos_pool::ledger::split::compute(env.db(), &a, MINER_REWARD, terms).await.unwrap();
+    assert_eq!(c.round_work.to_string(), "500");
 }
