@@ -272,7 +272,8 @@ impl Unlocker {
         let db = self.ledger.db();
         let c = split::compute(db, block, o.reward, Terms::for_block(&self.rewards, block)).await?;
         let mut tx = DbTx::begin(db).await?;
-        if !move_status(&mut tx, block, status::CANDIDATE, status::IMMATURE, Some(o), &c).await? {
+        if !move_status(&mut tx, block, status::CANDIDATE, status::IMMATURE, &Landing::ordered(o), &c).await?
+        {
             return Ok(false);
         }
         write_stage(&mut tx, block, "immature", o.reward, &c).await?;
@@ -305,7 +306,7 @@ impl Unlocker {
         let db = self.ledger.db();
         let c = split::compute(db, block, o.reward, Terms::for_block(&self.rewards, block)).await?;
         let mut tx = DbTx::begin(db).await?;
-        if !move_status(&mut tx, block, &block.status, status::MATURE, Some(o), &c).await? {
+        if !move_status(&mut tx, block, &block.status, status::MATURE, &Landing::ordered(o), &c).await? {
             return Ok(false);
         }
         let immature = stage_credits(&mut tx, &block.block_id, "immature").await?;
@@ -352,15 +353,14 @@ impl Unlocker {
         // Round work and effort are recorded for orphans too (luck statistics count them).
         let c = split::compute(db, block, 0, Terms::for_block(&self.rewards, block)).await?;
         let mut tx = DbTx::begin(db).await?;
-        let o = Ordered {
+        let landing = Landing {
+            topoheight: None,
+            block_type: info.map_or("Unknown", |b| b.block_type.as_str()),
             reward: 0,
-            topoheight: 0,
-            block_type: info.map_or_else(|| "Unknown".to_owned(), |b| b.block_type.clone()),
         };
-        if !move_status(&mut tx, block, &block.status, status::ORPHANED, None, &c).await? {
+        if !move_status(&mut tx, block, &block.status, status::ORPHANED, &landing, &c).await? {
             return Ok(false);
         }
-        set_block_type(&mut tx, block, &o.block_type).await?;
         let changes: Vec<BalanceChange> = stage_credits(&mut tx, &block.block_id, "immature")
             .await?
             .into_iter()
@@ -391,14 +391,27 @@ fn is_not_found(e: &NodeError) -> bool {
         if *code == -32004 || message.to_ascii_lowercase().contains("not found"))
 }
 
+/// What the block row records on arrival in its new status.
+struct Landing<'a> {
+    topoheight: Option<u64>,
+    block_type: &'a str,
+    reward: u64,
+}
+
+impl<'a> Landing<'a> {
+    fn ordered(o: &'a Ordered) -> Self {
+        Landing { topoheight: Some(o.topoheight), block_type: &o.block_type, reward: o.reward }
+    }
+}
+
 /// The guarded status update: false when the block is no longer in `from` (another writer moved
-/// it; nothing is done). `o` None: an orphan (no topoheight, reward 0).
+/// it; nothing is done).
 async fn move_status(
     tx: &mut DbTx,
     block: &BlockRow,
     from: &str,
     to: &str,
-    o: Option<&Ordered>,
+    landing: &Landing<'_>,
     c: &Computed,
 ) -> anyhow::Result<bool> {
     const PG: &str = "UPDATE blocks SET status = $2, topoheight = $3, block_type = $4, reward = $5, \
@@ -406,16 +419,15 @@ async fn move_status(
     const SQLITE: &str = "UPDATE blocks SET status = $2, topoheight = $3, block_type = $4, reward = $5, \
          round_work = $6, effort_bp = $7, updated_ms = $8 WHERE block_id = $1 AND status = $9";
     let q = if tx.is_postgres() { PG } else { SQLITE };
-    let topo = o.map(|o| o.topoheight as i64);
-    let kind = o.map(|o| o.block_type.clone());
-    let reward = super::db::to_i64(o.map_or(0, |o| o.reward));
+    let topo = landing.topoheight.map(|t| t as i64);
+    let reward = super::db::to_i64(landing.reward);
     let effort = i64::try_from(c.effort_bp).unwrap_or(i64::MAX);
     let now = crate::clock::now_ms() as i64;
     let affected = crate::on_tx!(tx, |conn| sqlx::query(q)
         .bind(&block.block_id)
         .bind(to)
         .bind(topo)
-        .bind(&kind)
+        .bind(landing.block_type)
         .bind(reward)
         .bind(c.round_work.to_string())
         .bind(effort)
@@ -429,17 +441,6 @@ async fn move_status(
         return Ok(false);
     }
     Ok(true)
-}
-
-async fn set_block_type(tx: &mut DbTx, block: &BlockRow, kind: &str) -> anyhow::Result<()> {
-    let q = "UPDATE blocks SET block_type = $2 WHERE block_id = $1";
-    crate::on_tx!(tx, |conn| sqlx::query(q)
-        .bind(&block.block_id)
-        .bind(kind)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ()))?;
-    Ok(())
 }
 
 /// The credits of `stage` already written for `block_id`.
