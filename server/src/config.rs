@@ -30,6 +30,19 @@
 //! gpu_timeout_per_share_us = 1000
 //! kernel = "auto"           # GPU kernel: auto (measure both) | lane | coop
 //! allow_cpu_adapter = false # true: accept a CPU rasteriser (llvmpipe) as the "GPU"
+//!
+//! [blocks]
+//! unlock_interval_ms = 5000          # the unlocker asks the node about unsettled blocks this often
+//! stable_margin = 2                  # heights beyond the node's stable height before a block is final
+//! orphan_unknown_after_ms = 600000   # a block the node never heard of: orphaned once stable and this old
+//! pps_credit_interval_ms = 5000
+//! pps_credit_batch = 20000           # PPS shares per crediting transaction
+//!
+//! [retention]
+//! share_days = 7            # raw shares kept at least this long (and while a block still needs them)
+//! worker_stats_days = 30
+//! prune_interval_ms = 60000
+//! prune_chunk_rows = 10000  # rows per DELETE (short transactions, no long lock)
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -53,6 +66,10 @@ pub struct Config {
     pub database: DatabaseSection,
     #[serde(default)]
     pub rewards: RewardsSection,
+    #[serde(default)]
+    pub blocks: BlocksSection,
+    #[serde(default)]
+    pub retention: RetentionSection,
 }
 
 /// Where the ledger lives. The URL may carry a password, so it comes from exactly one of `url`
@@ -105,6 +122,60 @@ pub struct Rewards {
     pub solo_fee: pool_core::reward::FeeBp,
     pub pps_fee: pool_core::reward::FeeBp,
     pub pplns_factor: pool_core::reward::Ratio,
+}
+
+/// Following found blocks to maturity, and crediting (the leader's unlocker and PPS crediter).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlocksSection {
+    /// How often the unlocker asks the node about every block not yet mature or orphaned.
+    pub unlock_interval_ms: u64,
+    /// Heights beyond the node's stable height before a block is final (mature or orphaned).
+    pub stable_margin: u64,
+    /// A block the node has never heard of (a failed submission) is orphaned once its height is
+    /// stable and at least this long has passed since it was found.
+    pub orphan_unknown_after_ms: u64,
+    /// How often the PPS queue is credited.
+    pub pps_credit_interval_ms: u64,
+    /// PPS shares credited per transaction.
+    pub pps_credit_batch: u64,
+}
+
+impl Default for BlocksSection {
+    fn default() -> Self {
+        BlocksSection {
+            unlock_interval_ms: 5_000,
+            stable_margin: 2,
+            orphan_unknown_after_ms: 600_000,
+            pps_credit_interval_ms: 5_000,
+            pps_credit_batch: 20_000,
+        }
+    }
+}
+
+/// How long raw data is kept (pruned by the leader in bounded chunks).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Raw shares are kept at least this long (so recent blocks can be audited), and always as long
+    /// as an unsettled block, the open round or the current PPLNS window needs them. 0: only the latter.
+    pub share_days: u64,
+    /// Per-minute worker statistics are deleted after this long.
+    pub worker_stats_days: u64,
+    pub prune_interval_ms: u64,
+    /// Rows per DELETE statement (each is its own short transaction).
+    pub prune_chunk_rows: u64,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        RetentionSection {
+            share_days: 7,
+            worker_stats_days: 30,
+            prune_interval_ms: 60_000,
+            prune_chunk_rows: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,6 +364,8 @@ impl Config {
         }
         let rewards = self.rewards.check()?;
         self.database.check()?;
+        self.blocks.check()?;
+        self.retention.check()?;
         Ok(Checked {
             raw: self,
             network,
@@ -336,6 +409,37 @@ impl RewardsSection {
                 .parse::<Ratio>()
                 .map_err(|e| anyhow::anyhow!("rewards.pplns_factor {:?}: {e}", self.pplns_factor))?,
         })
+    }
+}
+
+impl BlocksSection {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.unlock_interval_ms == 0 || self.pps_credit_interval_ms == 0 {
+            bail!("blocks.unlock_interval_ms and blocks.pps_credit_interval_ms must be at least 1");
+        }
+        if self.pps_credit_batch == 0 {
+            bail!("blocks.pps_credit_batch must be at least 1");
+        }
+        // The block submitter retries an unanswered submission for up to 60 s.
+        if self.orphan_unknown_after_ms < 60_000 {
+            bail!(
+                "blocks.orphan_unknown_after_ms is {} ms: use at least 60000 (a submission is retried for up to 60 s)",
+                self.orphan_unknown_after_ms
+            );
+        }
+        Ok(())
+    }
+}
+
+impl RetentionSection {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.worker_stats_days == 0 {
+            bail!("retention.worker_stats_days must be at least 1");
+        }
+        if self.prune_interval_ms == 0 || self.prune_chunk_rows == 0 {
+            bail!("retention.prune_interval_ms and retention.prune_chunk_rows must be at least 1");
+        }
+        Ok(())
     }
 }
 

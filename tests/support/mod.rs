@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod db;
+
 use pool_core::hash::TosHasher;
 use pool_core::{MinerWork, Target};
 use serde_json::{Value, json};

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod audit;
 mod bench;
 mod bench_ledger;
 mod bench_stratum;
@@ -35,6 +36,9 @@ enum Command {
     Devnet(devnet::DevnetCmd),
     /// Run the simulated devnet node alone (point `tos-pool run` at it).
     DevnetNode(devnet::DevnetNodeCmd),
+    /// Recompute stored credits and show any difference.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// (internal) The pool process of `bench stratum`.
     #[command(hide = true)]
     BenchPoolServer {
@@ -55,6 +59,7 @@ impl Cli {
             Command::Migrate(args) => run::migrate(args),
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
+            Command::Audit(cmd) => audit::run(cmd),
             Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),
             Command::BenchLoadClient(args) => bench_stratum::load_client(args),
         }

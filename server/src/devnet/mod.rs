@@ -5,7 +5,8 @@ pub mod miner;
 pub mod node;
 
 use crate::config::{
-    Config, DatabaseSection, NodeSection, PoolSection, RewardsSection, StratumSection, VerifierSection,
+    BlocksSection, Config, DatabaseSection, NodeSection, PoolSection, RetentionSection, RewardsSection,
+    StratumSection, VerifierSection,
 };
 use crate::ledger::{Ledger, LedgerConfig};
 use crate::pool::Pool;
@@ -54,6 +55,8 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         verifier: VerifierSection { backend: verifier.into(), ..VerifierSection::default() },
         database: DatabaseSection::default(),
         rewards: RewardsSection::default(),
+        blocks: BlocksSection::default(),
+        retention: RetentionSection::default(),
     }
 }
 

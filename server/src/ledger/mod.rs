@@ -9,18 +9,32 @@
 //! | [`leader`] | the leader loop running the singletons |
 //! | [`tasks`] | which singletons run, from the configuration |
 //! | [`accounts`] | balance changes with their audit rows, in a transaction on either dialect |
+//! | [`blocks`] | block rows, statuses, where a round starts |
+//! | [`split`] | a block's split from the stored shares (round, PPLNS window): what is credited and audited |
+//! | [`best_node`] | the node the leader's tasks ask (healthy, highest topoheight, on the pool's network) |
+//! | [`unlocker`] | blocks to maturity: candidate → immature → mature / orphaned, credited in one transaction |
+//! | [`pps`] | the PPS crediter: the queue valued and credited exactly once from the PPS fund |
+//! | [`audit`] | `tos-pool audit block`: a block's credits recomputed and compared |
+//! | [`prune`] | raw shares and minute statistics deleted once nothing needs them, in chunks |
 //!
 //! [`Ledger`] is the share stage's [`ShareSink`]: a batch is acknowledged once it is committed to the
 //! database — or, when the database is unreachable, appended and synced to the spool, which a
 //! background task replays, exactly once, as soon as the database answers again.
 
 pub mod accounts;
+pub mod audit;
+pub mod best_node;
+pub mod blocks;
 pub mod db;
 pub mod instance;
 pub mod leader;
+pub mod pps;
+pub mod prune;
 pub mod record;
+pub mod split;
 pub mod spool;
 pub mod tasks;
+pub mod unlocker;
 
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::share_stage::{BlockOutcome, ShareBatch, ShareSink, SinkError};

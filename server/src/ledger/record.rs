@@ -2,6 +2,11 @@
 //! batches (a group commit), on either dialect. The same code writes a live batch and replays a
 //! spooled one, so replay is exactly the live path.
 //!
+//! A block's `found_ms` is stored as the receive time of its own share (the same batch carries
+//! both) rather than the moment its batch was judged: rounds are cut on the clock shares are timed
+//! by, so a block's own share always falls in its own round — not in the previous block's, as it
+//! would when two blocks are judged in consecutive batches.
+//!
 //! Exactly once: a share's id is its primary key (`ON CONFLICT DO NOTHING` / `INSERT OR IGNORE`), and
 //! only the shares actually inserted feed the PPS queue and the per-minute statistics, so a batch
 //! written twice (a spool replay after a crash) changes nothing.
@@ -47,13 +52,21 @@ pub struct Written {
 
 struct Rows<'a> {
     shares: Vec<&'a SpooledShare>,
+    /// The receive time of each block's own share (share id = block id).
+    block_share_ms: HashMap<&'a str, u64>,
     blocks: Vec<&'a SpooledBlock>,
     outcomes: Vec<(&'a str, bool, &'a str)>,
     addresses: Vec<String>,
 }
 
 fn rows(records: &[SpoolRecord]) -> Rows<'_> {
-    let mut r = Rows { shares: Vec::new(), blocks: Vec::new(), outcomes: Vec::new(), addresses: Vec::new() };
+    let mut r = Rows {
+        shares: Vec::new(),
+        block_share_ms: HashMap::new(),
+        blocks: Vec::new(),
+        outcomes: Vec::new(),
+        addresses: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for rec in records {
         match rec {
@@ -66,12 +79,21 @@ fn rows(records: &[SpoolRecord]) -> Rows<'_> {
             }
         }
     }
+    r.block_share_ms =
+        r.shares.iter().filter(|s| s.is_block).map(|s| (s.share_id.as_str(), s.submitted_ms)).collect();
     for a in r.shares.iter().map(|s| &s.address).chain(r.blocks.iter().map(|b| &b.address)) {
         if seen.insert(a.as_str()) {
             r.addresses.push(a.clone());
         }
     }
     r
+}
+
+impl Rows<'_> {
+    /// `b`'s found time as stored: its own share's receive time when the batch carries it.
+    fn found_ms(&self, b: &SpooledBlock) -> u64 {
+        self.block_share_ms.get(b.block_id.as_str()).map_or(b.found_ms, |&ms| ms.min(b.found_ms))
+    }
 }
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -189,7 +211,7 @@ async fn write_pg(
             .bind(&b.network_difficulty)
             .bind(&b.template_hex)
             .bind(&b.miner_work_hex)
-            .bind(b.found_ms as i64)
+            .bind(r.found_ms(b) as i64)
             .bind(instance_id)
             .execute(&mut *tx)
             .await?;
@@ -315,7 +337,7 @@ async fn write_sqlite(
             .bind(&b.network_difficulty)
             .bind(&b.template_hex)
             .bind(&b.miner_work_hex)
-            .bind(b.found_ms as i64)
+            .bind(r.found_ms(b) as i64)
             .bind(instance_id)
             .execute(&mut *tx)
             .await?;

@@ -16,6 +16,15 @@ pub struct SingletonContext {
 
 /// The leader's tasks.
 pub fn singletons(ctx: &SingletonContext) -> Vec<Arc<dyn LeaderTask>> {
-    let _ = ctx;
-    Vec::new()
+    let (l, u, c) = (&ctx.ledger, &ctx.upstreams, &ctx.config);
+    vec![
+        Arc::new(super::unlocker::Unlocker::new(
+            l.clone(),
+            u.clone(),
+            c.rewards.clone(),
+            super::unlocker::UnlockRules::from_config(c),
+        )),
+        Arc::new(super::pps::PpsCrediter::new(l.clone(), u.clone(), super::pps::PpsRules::from_config(c))),
+        Arc::new(super::prune::Pruner::new(l.clone(), u.clone(), super::prune::PruneRules::from_config(c))),
+    ]
 }
