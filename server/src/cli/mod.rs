@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod bench;
+mod bench_report;
 mod bench_stratum;
 mod devnet;
 mod hash;
