@@ -191,9 +191,7 @@ mod tests {
         assert_eq!(Hardware::of_device_type("integrated-gpu"), Hardware::Gpu);
         assert_eq!(Hardware::of_device_type("cpu"), Hardware::CpuRasteriser);
         assert_eq!(Hardware::of_device_type("other"), Hardware::OtherAdapter);
-        assert!(
-            !Hardware::CpuRasteriser.label().contains("GPU)")
-                && Hardware::CpuRasteriser.label().contains("not a GPU")
-        );
+        assert_eq!(Hardware::CpuRasteriser.label(), "CPU rasteriser (not a GPU)");
+        assert_eq!(Hardware::Gpu.label(), "GPU");
     }
 }

@@ -44,8 +44,9 @@ pub struct ReportArgs {
     /// Verification time of each point (default: 2 s; --quick 0.5 s).
     #[arg(long)]
     seconds_per_point: Option<f64>,
-    /// A smaller matrix (batches ×4 up to 4,096; larger batches only for the fastest lane
-    /// workgroup size): under 3 minutes on 2 cores with lavapipe.
+    /// A smaller matrix: batches ×4 up to 4,096, lane workgroups no larger than the smallest
+    /// batch, larger batches only for the fastest of them and coop, `auto` allowed a CPU
+    /// rasteriser with one lane kernel; under 3 minutes on 2 cores with lavapipe.
     #[arg(long)]
     quick: bool,
     /// For tests: batch 64 only, one lane workgroup size, 0.05 s and 2 batches a point.

@@ -73,6 +73,18 @@ impl Runner {
         });
     }
 
+    /// Skips `batches` (growing) by the time rule: one entry, predicted for the first of them.
+    fn skip_rest(&mut self, config: &Config, batches: &[usize], measured: usize, measured_ms: f64) {
+        let (Some(&first), Some(&last)) = (batches.first(), batches.last()) else { return };
+        let mut reason = matrix::within_time(&self.settings, measured, measured_ms, first)
+            .err()
+            .unwrap_or_else(|| format!("over the time rule after batch {measured}"));
+        if last > first {
+            reason = format!("batches {first}…{last}: {reason}");
+        }
+        self.skip(config, first, reason);
+    }
+
     /// Opens and measures one point; `self_test` as `bench verify` does (once per GPU variant).
     fn measure(
         &mut self,
@@ -162,11 +174,9 @@ impl Runner {
         let mut prev: Option<(usize, f64)> = None;
         for (i, &batch) in batches.iter().enumerate() {
             if let Some((pb, pms)) = prev
-                && let Err(reason) = matrix::within_time(&self.settings, pb, pms, batch)
+                && matrix::within_time(&self.settings, pb, pms, batch).is_err()
             {
-                for &b in &batches[i..] {
-                    self.skip(config, b, reason.clone());
-                }
+                self.skip_rest(config, &batches[i..], pb, pms);
                 return;
             }
             match self.point(config, batch, self_test) {
@@ -250,10 +260,20 @@ impl Runner {
                 }
                 continue;
             }
-            // Quick: every variant at the smallest batch, then the fastest lane size and coop on.
+            // Quick: every variant that fits the smallest batch, then the fastest lane size and coop on.
             let Some((&first, rest)) = batches.split_first() else { continue };
             let mut firsts: Vec<(usize, f64, f64)> = Vec::new(); // (config, hashes/s, p50 ms)
             for (i, c) in configs.iter().enumerate() {
+                let g = c.gpu.as_ref().expect("a GPU config");
+                if g.kernel == "lane" && g.workgroup_size as usize > first {
+                    // Lane dispatches whole workgroups: most of this one would hash padding.
+                    let reason = format!(
+                        "--quick: a lane workgroup of {} is larger than the batch of {first} (the rest is padding); the full report measures it",
+                        g.workgroup_size
+                    );
+                    self.skip(c, first, reason);
+                    continue;
+                }
                 if let Some((p, _)) = self.point(c, first, true) {
                     firsts.push((i, p.hashes_per_second, p.batch_latency_ms_p50));
                 }
@@ -270,10 +290,8 @@ impl Runner {
                 }
                 let mut prev = (first, p50);
                 for (k, &batch) in rest.iter().enumerate() {
-                    if let Err(reason) = matrix::within_time(&self.settings, prev.0, prev.1, batch) {
-                        for &b in &rest[k..] {
-                            self.skip(c, b, reason.clone());
-                        }
+                    if matrix::within_time(&self.settings, prev.0, prev.1, batch).is_err() {
+                        self.skip_rest(c, &rest[k..], prev.0, prev.1);
                         break;
                     }
                     match self.point(c, batch, false) {
@@ -309,7 +327,13 @@ impl Runner {
         Config {
             id: format!("gpu/a{}/{id}/{}", a.index, v.id()),
             group: "gpu",
-            series: format!("#{} {}{tag} {name} {}", a.index, a.name, v.label()),
+            // "llvmpipe (LLVM 15.0.6, 256 bits)" → "llvmpipe": legends stay readable.
+            series: format!(
+                "#{} {}{tag} {name} {}",
+                a.index,
+                a.name.split(" (").next().unwrap_or(&a.name),
+                v.label()
+            ),
             args,
             cpu: None,
             gpu: Some(GpuSetting {
@@ -331,7 +355,7 @@ impl Runner {
             ["--backend", "auto", "--threads", &cores.to_string()].map(String::from).to_vec();
         if allow_cpu_adapter {
             args.push("--allow-cpu-adapter".into());
-            if self.size == Size::Tiny {
+            if self.size != Size::Full {
                 // Building, ranking and self-testing all five kernels on lavapipe takes ~30 s.
                 args.extend(["--kernel", "lane", "--workgroup-size", "64"].map(String::from));
             }
