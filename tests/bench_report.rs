@@ -268,6 +268,10 @@ fn a_quick_adapter_report_never_calls_a_cpu_rasteriser_a_gpu() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+fn compare(a: &Path, b: &Path, out: &Path) -> std::process::Output {
+    tos_pool().args(["bench", "compare"]).arg(a).arg(b).arg("--out").arg(out).output().unwrap()
+}
+
 #[test]
 fn compare_puts_two_reports_side_by_side_with_ratios_on_common_points() {
     let (a_dir, b_dir, out) = (out_dir("cmp-a"), out_dir("cmp-b"), out_dir("cmp-out"));
@@ -277,14 +281,7 @@ fn compare_puts_two_reports_side_by_side_with_ratios_on_common_points() {
     let removed = b["points"].as_array_mut().unwrap().remove(0);
     let b_path = b_dir.join("report.json");
     std::fs::write(&b_path, serde_json::to_string(&b).unwrap()).unwrap();
-    let o = tos_pool()
-        .args(["bench", "compare"])
-        .arg(a_dir.join("report.json"))
-        .arg(&b_path)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = compare(&a_dir.join("report.json"), &b_path, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("| | alpha | beta |"), "machines side by side: {text}");
@@ -312,14 +309,7 @@ fn compare_puts_two_reports_side_by_side_with_ratios_on_common_points() {
     // A report of another schema version is refused, not misread.
     b["schema_version"] = 2.into();
     std::fs::write(&b_path, serde_json::to_string(&b).unwrap()).unwrap();
-    let o = tos_pool()
-        .args(["bench", "compare"])
-        .arg(a_dir.join("report.json"))
-        .arg(&b_path)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = compare(&a_dir.join("report.json"), &b_path, &out);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("schema version 2"));
     for d in [a_dir, b_dir, out] {
