@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 const SCRATCH_BYTES_PER_INPUT: u64 = 8192 * 8;
 const INPUT_BYTES: usize = 112;
 /// Lane-kernel workgroup sizes tried when none is configured; every slab is a multiple of the largest.
-const WORKGROUP_CANDIDATES: [u32; 4] = [32, 64, 128, 256];
+pub const WORKGROUP_CANDIDATES: [u32; 4] = [32, 64, 128, 256];
 const SLAB_ALIGN: usize = 256;
 /// A batch that takes longer than this is treated as a hung device.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(120);

@@ -3,7 +3,8 @@
 use super::EXIT_USAGE;
 use clap::{Args, Subcommand, ValueEnum};
 use gpu_verify::{
-    Arithmetic, BatchTiming, EngineOptions, GpuConfig, GpuVerifier, KernelKind, build_engine, selftest,
+    AdapterSummary, Arithmetic, BatchTiming, EngineOptions, GpuConfig, GpuError, GpuVerifier, KernelKind,
+    build_engine, selftest,
 };
 use pool_core::hash::DispatchLevel;
 use pool_core::{BackendMode, CpuImpl, CpuVerifier, ShareCheck, Verdict, VerifyBackend};
@@ -20,39 +21,53 @@ pub enum BenchCommand {
     Stratum(super::bench_stratum::StratumBenchArgs),
     /// Accepted-share rows per second into a database through the ledger's write path.
     Ledger(super::bench_ledger::LedgerBenchArgs),
+    /// The whole verifier matrix of this machine: report.json, report.md and SVG charts.
+    Report(super::bench_report::ReportArgs),
+    /// Reports of several machines side by side: ratios on their common points, charts.
+    Compare(super::bench_report::CompareArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum Backend {
     Cpu,
     Gpu,
     /// The pool's engine in `auto` mode: calibrates both and uses the faster.
     Auto,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Impl {
+impl Backend {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+            Backend::Auto => "auto",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum Impl {
     Fast,
     Reference,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Level {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum Level {
     Best,
     Portable,
     Avx2,
     Avx512,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Arith {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum Arith {
     Best,
     U64,
     Vec2,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum KernelArg {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum KernelArg {
     /// Build both, time them at the batch size, keep the faster.
     Auto,
     /// One invocation per share.
@@ -61,79 +76,84 @@ enum KernelArg {
     Coop,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone, Debug, PartialEq)]
 pub struct VerifyArgs {
     #[arg(long, value_enum, default_value = "cpu", env = "TOS_POOL_VERIFIER")]
-    backend: Backend,
+    pub(super) backend: Backend,
     /// CPU implementation.
     #[arg(long = "impl", value_enum, default_value = "fast")]
-    imp: Impl,
+    pub(super) imp: Impl,
     /// CPU dispatch level of the fast path.
     #[arg(long, value_enum, default_value = "best")]
-    level: Level,
+    pub(super) level: Level,
     /// GPU 64-bit arithmetic variant.
     #[arg(long, value_enum, default_value = "best")]
-    arithmetic: Arith,
+    pub(super) arithmetic: Arith,
     /// GPU kernel.
     #[arg(long, value_enum, default_value = "auto")]
-    kernel: KernelArg,
+    pub(super) kernel: KernelArg,
     /// Lane-kernel workgroup size (default: measured).
     #[arg(long)]
-    workgroup_size: Option<u32>,
+    pub(super) workgroup_size: Option<u32>,
     /// Coop kernel: bytes of each share's pad in workgroup memory (default: the adapter's maximum).
     #[arg(long)]
-    workgroup_memory: Option<u32>,
+    pub(super) workgroup_memory: Option<u32>,
     /// Accept a CPU rasteriser (llvmpipe/lavapipe) as the GPU; refused otherwise.
     #[arg(long)]
-    allow_cpu_adapter: bool,
+    pub(super) allow_cpu_adapter: bool,
+    /// `--backend gpu`: the adapter, by its index in `bench report`'s list (best first; default:
+    /// the best).
+    #[arg(long)]
+    pub(super) adapter: Option<usize>,
     /// Shares to verify in total.
     #[arg(long, default_value_t = 20_000)]
-    shares: usize,
+    pub(super) shares: usize,
     /// Shares per batch handed to the backend.
     #[arg(long, default_value_t = 1024)]
-    batch: usize,
+    pub(super) batch: usize,
     /// CPU verifier threads (default: every core).
     #[arg(long)]
-    threads: Option<usize>,
+    pub(super) threads: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
-#[derive(Serialize)]
-struct AdapterReport {
-    name: String,
-    backend: String,
-    device_type: String,
-    arithmetic: String,
-    workgroup_size: u32,
+#[derive(Clone, Serialize)]
+pub(super) struct AdapterReport {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub arithmetic: String,
+    pub workgroup_size: u32,
     /// The kernel batches ran on.
-    kernel: String,
+    pub kernel: String,
     /// Every kernel built, fastest first, with its start-up time on one batch of `--batch` shares.
-    kernels: Vec<KernelReport>,
+    pub kernels: Vec<KernelReport>,
     /// Whether the adapter has GPU timestamp queries (then `gpu_timing.kernel_ms_*` are measured).
-    timestamps: bool,
+    pub timestamps: bool,
 }
 
-#[derive(Serialize)]
-struct KernelReport {
-    kernel: String,
-    batch_ms: Option<f64>,
+#[derive(Clone, Serialize)]
+pub(super) struct KernelReport {
+    pub kernel: String,
+    pub batch_ms: Option<f64>,
 }
 
 /// Where a GPU batch's time went (medians over the measured batches, milliseconds).
 #[derive(Serialize)]
-struct GpuTimingReport {
+pub(super) struct GpuTimingReport {
     /// The compute pass alone, from GPU timestamps (`null` without timestamp queries).
-    kernel_ms_p50: Option<f64>,
-    kernel_ms_p99: Option<f64>,
+    pub kernel_ms_p50: Option<f64>,
+    pub kernel_ms_p99: Option<f64>,
     /// Shares per second of kernel time at the median (`null` without timestamp queries).
-    kernel_hashes_per_second: Option<f64>,
-    upload_ms_p50: f64,
-    submit_ms_p50: f64,
+    pub kernel_hashes_per_second: Option<f64>,
+    pub upload_ms_p50: f64,
+    pub submit_ms_p50: f64,
     /// Submission to completion (kernel + copies + scheduling).
-    wait_ms_p50: f64,
-    readback_ms_p50: f64,
+    pub wait_ms_p50: f64,
+    pub readback_ms_p50: f64,
 }
 
 #[derive(Serialize)]
@@ -151,6 +171,10 @@ struct Report {
     batch_latency_ms_p99: f64,
     /// GPU batches only.
     gpu_timing: Option<GpuTimingReport>,
+    /// `auto`: both backends measured at start-up.
+    calibration: Option<CalibrationReport>,
+    /// `auto`: why batches do not go to the GPU.
+    gpu_unused_reason: Option<String>,
 }
 
 /// A backend under test, as a closure.
@@ -171,6 +195,8 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
         BenchCommand::Verify(args) => verify(args),
         BenchCommand::Stratum(args) => super::bench_stratum::run(args),
         BenchCommand::Ledger(args) => super::bench_ledger::run(args),
+        BenchCommand::Report(args) => super::bench_report::run_report(args),
+        BenchCommand::Compare(args) => super::bench_report::run_compare(args),
     }
 }
 
@@ -179,6 +205,7 @@ fn adapter_report(g: &GpuVerifier) -> AdapterReport {
         name: g.adapter().name.clone(),
         backend: g.adapter().backend.clone(),
         device_type: g.adapter().kind.name().to_owned(),
+        driver: g.adapter().driver.clone(),
         arithmetic: g.arithmetic().name().to_owned(),
         workgroup_size: g.workgroup_size(),
         kernel: g.kernel().to_string(),
@@ -237,16 +264,140 @@ fn gpu_config(args: &VerifyArgs) -> GpuConfig {
     }
 }
 
-fn verify(args: VerifyArgs) -> ExitCode {
+/// A backend opened as `args` describe, ready to measure.
+pub(super) struct OpenedBackend {
+    verifier: Box<VerifyFn>,
+    /// The GPU whose batch timings are recorded (when batches run on one).
+    timed_gpu: Option<Arc<GpuVerifier>>,
+    pub implementation: String,
+    pub adapter: Option<AdapterReport>,
+    pub cpu_threads: Option<usize>,
+    /// `auto` only: both backends measured at start-up.
+    pub calibration: Option<CalibrationReport>,
+    /// `auto` only: why batches do not go to the GPU (refused, failed to open or its self-test).
+    pub gpu_unused_reason: Option<String>,
+}
+
+/// Why a backend could not be opened: bad settings (exit code 2) or a failure (1).
+pub(super) enum OpenError {
+    Usage(String),
+    Failure(String),
+}
+
+impl OpenError {
+    fn exit(self) -> ExitCode {
+        match self {
+            OpenError::Usage(m) => usage(&m),
+            OpenError::Failure(m) => failure(&m),
+        }
+    }
+
+    pub(super) fn message(&self) -> &str {
+        match self {
+            OpenError::Usage(m) | OpenError::Failure(m) => m,
+        }
+    }
+}
+
+/// How long a measurement runs.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Until {
+    /// Exactly these shares (`bench verify --shares`).
+    Shares(usize),
+    /// Whole batches until `seconds` of verification and at least `min_batches` (`bench report`).
+    Seconds { seconds: f64, min_batches: usize },
+}
+
+/// The batches of one measurement, after one warm-up batch.
+pub(super) struct Measurement {
+    pub shares: usize,
+    /// Time spent verifying (the sum of the batch latencies).
+    pub seconds: f64,
+    /// Every batch's latency, in order.
+    pub latencies_ms: Vec<f64>,
+    /// Every batch's GPU timing (GPU batches only).
+    pub timings: Vec<BatchTiming>,
+}
+
+impl Measurement {
+    pub(super) fn hashes_per_second(&self) -> f64 {
+        self.shares as f64 / self.seconds
+    }
+
+    /// Nearest-rank percentile of the batch latencies (`p` in 0..=1).
+    pub(super) fn latency_ms(&self, p: f64) -> f64 {
+        let mut v = self.latencies_ms.clone();
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * p).round() as usize]
+    }
+
+    pub(super) fn gpu_timing(&self, batch: usize) -> Option<GpuTimingReport> {
+        gpu_timing_report(&self.timings, batch)
+    }
+}
+
+/// The seed of the synthetic shares every measurement verifies (same shares, same order).
+const SHARE_SEED: u64 = 0x7051;
+
+fn synthetic(n: usize) -> Vec<ShareCheck> {
+    pool_core::verify::synthetic_shares(n, SHARE_SEED, 16, 1 << 20)
+}
+
+/// Verifies one warm-up batch, then batches of `batch` shares until `until`.
+pub(super) fn measure(b: &OpenedBackend, batch: usize, until: Until) -> Result<Measurement, String> {
+    // The shares are a prefix of one fixed sequence, so `--shares N` re-verifies the same ones.
+    let mut shares = synthetic(match until {
+        Until::Shares(n) => n,
+        Until::Seconds { min_batches, .. } => batch * min_batches.max(1),
+    });
+    (b.verifier)(&shares[..batch.min(shares.len())]).map_err(|e| format!("warm-up failed: {e}"))?;
+    let mut m = Measurement { shares: 0, seconds: 0.0, latencies_ms: Vec::new(), timings: Vec::new() };
+    loop {
+        let end = match until {
+            Until::Shares(n) if m.shares >= n => break,
+            Until::Shares(n) => (m.shares + batch).min(n),
+            Until::Seconds { seconds, min_batches } => {
+                if m.seconds >= seconds && m.latencies_ms.len() >= min_batches {
+                    break;
+                }
+                m.shares + batch
+            }
+        };
+        if end > shares.len() {
+            // Grown outside the timed batches; doubling keeps regeneration rare.
+            shares = synthetic(end.max(shares.len() * 2));
+        }
+        let t = Instant::now();
+        (b.verifier)(&shares[m.shares..end]).map_err(|e| format!("verification failed: {e}"))?;
+        let elapsed = t.elapsed().as_secs_f64();
+        m.seconds += elapsed;
+        m.latencies_ms.push(elapsed * 1e3);
+        if let Some(g) = &b.timed_gpu {
+            m.timings.push(g.last_timing());
+        }
+        m.shares = end;
+    }
+    Ok(m)
+}
+
+/// `auto`'s start-up measurement of both backends.
+#[derive(Clone, Serialize)]
+pub(super) struct CalibrationReport {
+    pub cpu_hashes_per_second: f64,
+    pub gpu_hashes_per_second: Option<f64>,
+    pub chose_gpu: bool,
+}
+
+/// Opens the backend `args` describe; with `self_test`, a GPU must pass its self-test first.
+pub(super) fn open_backend(args: &VerifyArgs, self_test: bool) -> Result<OpenedBackend, OpenError> {
     if args.shares == 0 || args.batch == 0 {
-        return usage("--shares and --batch must be at least 1");
+        return Err(OpenError::Usage("--shares and --batch must be at least 1".into()));
+    }
+    if args.adapter.is_some() && !matches!(args.backend, Backend::Gpu) {
+        return Err(OpenError::Usage("--adapter chooses the adapter of --backend gpu".into()));
     }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Each arm yields: a verifier closure, a description, an adapter report, the CPU thread count.
-    let verifier: Box<VerifyFn>;
-    // The GPU whose batch timings are recorded (when batches run on one).
-    let mut timed_gpu: Option<Arc<GpuVerifier>> = None;
-    let (implementation, adapter, cpu_threads) = match args.backend {
+    match args.backend {
         Backend::Cpu => {
             let level = match args.level {
                 Level::Best => DispatchLevel::detect(),
@@ -258,101 +409,138 @@ fn verify(args: VerifyArgs) -> ExitCode {
                 Impl::Fast => CpuImpl::Fast(level),
                 Impl::Reference => CpuImpl::Reference,
             };
-            let cpu = match CpuVerifier::new(threads, imp) {
-                Ok(v) => v,
-                Err(e) => return usage(&e.to_string()),
-            };
-            verifier = Box::new(move |s| cpu.verify_batch(s).map_err(|e| e.to_string()));
-            (imp.to_string(), None, Some(threads))
+            let cpu = CpuVerifier::new(threads, imp).map_err(|e| OpenError::Usage(e.to_string()))?;
+            Ok(OpenedBackend {
+                verifier: Box::new(move |s| cpu.verify_batch(s).map_err(|e| e.to_string())),
+                timed_gpu: None,
+                implementation: imp.to_string(),
+                adapter: None,
+                cpu_threads: Some(threads),
+                calibration: None,
+                gpu_unused_reason: None,
+            })
         }
         Backend::Gpu => {
-            let gpu = match GpuVerifier::new(&gpu_config(&args)) {
-                Ok(g) => g,
-                Err(e) => return failure(&e.to_string()),
-            };
-            if let Err(e) = selftest::run(&gpu, 256, 1) {
-                return failure(&format!("refusing to benchmark a GPU that fails its self-test: {e}"));
+            let gpu = open_gpu(args).map_err(|e| OpenError::Failure(e.to_string()))?;
+            if self_test && let Err(e) = selftest::run(&gpu, 256, 1) {
+                return Err(OpenError::Failure(format!(
+                    "refusing to benchmark a GPU that fails its self-test: {e}"
+                )));
             }
-            let report = adapter_report(&gpu);
-            let description = gpu.describe();
+            let adapter = adapter_report(&gpu);
+            let implementation = gpu.describe();
             let gpu = Arc::new(gpu);
-            timed_gpu = Some(gpu.clone());
-            verifier = Box::new(move |s| gpu.verify_batch(s).map_err(|e| e.to_string()));
-            (description, Some(report), None)
+            let timed = gpu.clone();
+            Ok(OpenedBackend {
+                verifier: Box::new(move |s| gpu.verify_batch(s).map_err(|e| e.to_string())),
+                timed_gpu: Some(timed),
+                implementation,
+                adapter: Some(adapter),
+                cpu_threads: None,
+                calibration: None,
+                gpu_unused_reason: None,
+            })
         }
         Backend::Auto => {
             let opts = EngineOptions {
                 mode: BackendMode::Auto,
                 cpu_threads: Some(threads),
-                gpu: gpu_config(&args),
+                gpu: gpu_config(args),
                 calibration_time: Duration::from_millis(500),
                 ..EngineOptions::default()
             };
-            let setup = match build_engine(&opts) {
-                Ok(s) => s,
-                Err(e) => return failure(&e.to_string()),
-            };
-            let report = setup.gpu.as_deref().map(adapter_report);
+            let setup = build_engine(&opts).map_err(|e| OpenError::Failure(e.to_string()))?;
+            let adapter = setup.gpu.as_deref().map(adapter_report);
             let status = setup.engine.status();
-            let description = if status.using_gpu {
-                format!("auto → {}", status.gpu.unwrap_or_default())
+            let implementation = if status.using_gpu {
+                format!("auto → {}", status.gpu.clone().unwrap_or_default())
             } else {
                 format!("auto → {}", status.cpu)
             };
-            if let Some(c) = &setup.calibration {
+            let gpu_unused_reason = if status.using_gpu {
+                None
+            } else if setup.gpu.is_none() {
+                // build_engine only logs why the GPU did not open: ask once more for the reason.
+                Some(
+                    GpuVerifier::new(&opts.gpu)
+                        .err()
+                        .map_or("the GPU did not open".into(), |e| e.to_string()),
+                )
+            } else {
+                setup.engine.out_of_service_reason()
+            };
+            let calibration = setup.calibration.as_ref().map(|c| CalibrationReport {
+                cpu_hashes_per_second: c.cpu_hashes_per_second,
+                gpu_hashes_per_second: c.gpu_hashes_per_second,
+                chose_gpu: c.chose_gpu,
+            });
+            if let Some(c) = &calibration {
                 tracing::info!(cpu = c.cpu_hashes_per_second, gpu = ?c.gpu_hashes_per_second, "calibration (hashes/s)");
             }
-            if status.using_gpu {
-                timed_gpu = setup.gpu.clone();
-            }
+            let timed_gpu = if status.using_gpu { setup.gpu.clone() } else { None };
             let engine = setup.engine;
-            verifier = Box::new(move |s| Ok(engine.verify(s)));
-            (description, report, Some(threads))
+            Ok(OpenedBackend {
+                verifier: Box::new(move |s| Ok(engine.verify(s))),
+                timed_gpu,
+                implementation,
+                adapter,
+                cpu_threads: Some(threads),
+                calibration,
+                gpu_unused_reason,
+            })
         }
-    };
+    }
+}
 
-    let shares = pool_core::verify::synthetic_shares(args.shares, 0x7051, 16, 1 << 20);
-    if let Err(e) = verifier(&shares[..args.batch.min(shares.len())]) {
-        return failure(&format!("warm-up failed: {e}"));
+/// The best adapter (refusing a CPU rasteriser unless allowed), or the `--adapter`-th.
+fn open_gpu(args: &VerifyArgs) -> Result<GpuVerifier, GpuError> {
+    let config = gpu_config(args);
+    let Some(index) = args.adapter else {
+        return GpuVerifier::new(&config);
+    };
+    let adapters = gpu_verify::adapter::ranked_adapters(&gpu_verify::adapter::instance());
+    let adapter = adapters.get(index).ok_or_else(|| {
+        GpuError::NoAdapter(format!("--adapter {index}, but wgpu found {} adapter(s)", adapters.len()))
+    })?;
+    let summary = AdapterSummary::of(adapter);
+    if !summary.kind.is_gpu() && !config.allow_cpu_adapter {
+        return Err(GpuError::CpuAdapterRefused {
+            adapter: summary.to_string(),
+            hint: gpu_verify::drivers::missing_driver_hint(),
+        });
     }
-    tracing::info!(backend = %implementation, shares = args.shares, batch = args.batch, "benchmarking");
-    let mut latencies = Vec::with_capacity(args.shares.div_ceil(args.batch));
-    let mut timings = Vec::new();
-    let started = Instant::now();
-    for batch in shares.chunks(args.batch) {
-        let t = Instant::now();
-        if let Err(e) = verifier(batch) {
-            return failure(&format!("verification failed: {e}"));
-        }
-        latencies.push(t.elapsed().as_secs_f64() * 1e3);
-        if let Some(g) = &timed_gpu {
-            timings.push(g.last_timing());
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
-    let rate = args.shares as f64 / seconds;
+    GpuVerifier::with_adapter(adapter, &config)
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let opened = match open_backend(&args, true) {
+        Ok(o) => o,
+        Err(e) => return e.exit(),
+    };
+    tracing::info!(backend = %opened.implementation, shares = args.shares, batch = args.batch, "benchmarking");
+    let m = match measure(&opened, args.batch, Until::Shares(args.shares)) {
+        Ok(m) => m,
+        Err(e) => return failure(&e),
+    };
+    let rate = m.hashes_per_second();
     let report = Report {
-        backend: match args.backend {
-            Backend::Cpu => "cpu",
-            Backend::Gpu => "gpu",
-            Backend::Auto => "auto",
-        }
-        .into(),
-        implementation,
-        adapter,
-        threads: cpu_threads,
+        backend: args.backend.name().into(),
+        implementation: opened.implementation,
+        adapter: opened.adapter,
+        threads: opened.cpu_threads,
         shares: args.shares,
         batch: args.batch,
-        seconds,
+        seconds: m.seconds,
         hashes_per_second: rate,
-        hashes_per_second_per_thread: cpu_threads
+        hashes_per_second_per_thread: opened
+            .cpu_threads
             .filter(|_| matches!(args.backend, Backend::Cpu))
             .map(|t| rate / t as f64),
-        batch_latency_ms_p50: pct(0.5),
-        batch_latency_ms_p99: pct(0.99),
-        gpu_timing: gpu_timing_report(&timings, args.batch),
+        batch_latency_ms_p50: m.latency_ms(0.5),
+        batch_latency_ms_p99: m.latency_ms(0.99),
+        gpu_timing: m.gpu_timing(args.batch),
+        calibration: opened.calibration,
+        gpu_unused_reason: opened.gpu_unused_reason,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report).expect("serializable"));
@@ -374,6 +562,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
             );
         }
     }
+    if let Some(why) = &report.gpu_unused_reason {
+        println!("auto: not on the GPU: {why}");
+    }
     let per_thread = report
         .hashes_per_second_per_thread
         .map(|p| format!(", {p:.0} hashes/s per thread"))
@@ -383,7 +574,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         report.implementation,
         report.hashes_per_second,
         args.shares,
-        seconds,
+        m.seconds,
         args.batch,
         report.batch_latency_ms_p50,
         report.batch_latency_ms_p99
@@ -399,4 +590,25 @@ fn verify(args: VerifyArgs) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// `bench verify`'s options alone, for commands built as text (`bench report`).
+#[derive(clap::Parser)]
+#[command(name = "tos-pool bench verify", no_binary_name = true)]
+struct VerifyCommand {
+    #[command(flatten)]
+    args: VerifyArgs,
+}
+
+/// Parses `bench verify` options (without `bench verify` itself), exactly as the binary would.
+pub(super) fn parse_verify_args(argv: &[String]) -> Result<VerifyArgs, String> {
+    use clap::Parser;
+    VerifyCommand::try_parse_from(argv).map(|c| c.args).map_err(|e| e.to_string())
+}
+
+impl OpenedBackend {
+    /// Whether batches run on a GPU adapter (always for `gpu`; for `auto`, when it chose one).
+    pub(super) fn on_gpu(&self) -> bool {
+        self.timed_gpu.is_some()
+    }
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod bench_ledger;
+mod bench_report;
 mod bench_stratum;
 mod devnet;
 mod hash;
