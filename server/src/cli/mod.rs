@@ -4,6 +4,7 @@ mod bench;
 mod bench_stratum;
 mod devnet;
 mod hash;
+mod payouts;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,11 @@ enum Command {
     Devnet(devnet::DevnetCmd),
     /// Run the simulated devnet node alone (point `tos-pool run` at it).
     DevnetNode(devnet::DevnetNodeCmd),
+    /// Show what the payer would pay now (`--dry-run`): recipients, amounts, fees, skipped, deferred.
+    Payouts(payouts::PayoutsArgs),
+    /// (internal) One payer run against the configured database, nodes and wallet.
+    #[command(hide = true)]
+    PayoutPass(payouts::PayoutPassArgs),
     /// (internal) The pool process of `bench stratum`.
     #[command(hide = true)]
     BenchPoolServer {
@@ -54,6 +60,8 @@ impl Cli {
             Command::Migrate(args) => run::migrate(args),
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
+            Command::Payouts(args) => payouts::payouts(args),
+            Command::PayoutPass(args) => payouts::payout_pass(args),
             Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),
             Command::BenchLoadClient(args) => bench_stratum::load_client(args),
         }

@@ -9,6 +9,8 @@
 //! | [`leader`] | the leader loop running the singletons |
 //! | [`tasks`] | which singletons run, from the configuration |
 //! | [`accounts`] | balance changes with their audit rows, in a transaction on either dialect |
+//! | [`payer`] | the payout state machine (intent → built → submitted → confirmed / failed), reconciliation |
+//! | [`payout_store`] | payout batches and payments: compare-and-set transitions with their balance moves |
 //!
 //! [`Ledger`] is the share stage's [`ShareSink`]: a batch is acknowledged once it is committed to the
 //! database — or, when the database is unreachable, appended and synced to the spool, which a
@@ -18,6 +20,8 @@ pub mod accounts;
 pub mod db;
 pub mod instance;
 pub mod leader;
+pub mod payer;
+pub mod payout_store;
 pub mod record;
 pub mod spool;
 pub mod tasks;

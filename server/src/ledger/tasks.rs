@@ -14,8 +14,10 @@ pub struct SingletonContext {
     pub config: Checked,
 }
 
-/// The leader's tasks.
-pub fn singletons(ctx: &SingletonContext) -> Vec<Arc<dyn LeaderTask>> {
-    let _ = ctx;
-    Vec::new()
+/// The leader's tasks. Fails when a configured task cannot be set up (e.g. the wallet
+/// credentials cannot be read): the pool then refuses to start, naming it.
+pub fn singletons(ctx: &SingletonContext) -> anyhow::Result<Vec<Arc<dyn LeaderTask>>> {
+    let mut tasks: Vec<Arc<dyn LeaderTask>> = Vec::new();
+    tasks.extend(super::payer::task(&ctx.ledger, &ctx.upstreams, &ctx.config)?);
+    Ok(tasks)
 }
