@@ -667,3 +667,84 @@ async fn the_leader_runs_the_payer_inside_the_pool() {
     })
     .await;
 }
+
+#[test]
+fn payout_settings_are_checked_and_secrets_stay_out_of_the_config() {
+    let pool = pool_address();
+    let check = |extra: &str| {
+        let text = format!("[pool]\naddress = \"{pool}\"\nnetwork = \"devnet\"\n{extra}");
+        match toml::from_str::<tos_pool::config::Config>(&text) {
+            Ok(c) => c.check().map(|_| ()).map_err(|e| format!("{e:#}")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    assert_eq!(check(""), Ok(()), "payouts are off by default");
+    let c = tos_pool::config::Config::load(&{
+        let p = std::env::temp_dir().join(format!("tospool-payouts-cfg-{}.toml", std::process::id()));
+        std::fs::write(&p, format!("[pool]\naddress = \"{pool}\"\nnetwork = \"devnet\"\n[payouts]\nthreshold = \"0.25\"\nmax_per_payment = \"12.5\"\n")).unwrap();
+        p
+    })
+    .unwrap();
+    assert_eq!(c.payouts.policy.default_threshold(), COIN / 4, "decimal TOS, exactly");
+    assert_eq!(c.payouts.policy.max_per_payment(), Some(25 * COIN / 2));
+    let err = check("[payouts]\nenabled = true\n").unwrap_err();
+    assert!(err.contains("wallet.url"), "{err}");
+    let err = check("[wallet]\nurl = \"http://pool:hunter2@127.0.0.1:8081\"\n").unwrap_err();
+    assert!(err.contains("credentials_env") && !err.contains("hunter2"), "{err}");
+    let err = check("[wallet]\nurl = \"http://w\"\ncredentials_env = \"A\"\ncredentials_file = \"/f\"\n")
+        .unwrap_err();
+    assert!(err.contains("only one of credentials_env, credentials_file"), "{err}");
+    for (bad, key) in [
+        ("threshold = \"0.000000001\"", "payouts.threshold"),
+        ("threshold = \"1,5\"", "payouts.threshold"),
+        ("tx_fee = \"miner\"", "payouts.tx_fee"),
+        ("max_recipients = 501", "recipients per transaction"),
+        ("tx_fee = \"recipients\"\nthreshold = \"0.00035\"", "must exceed one transfer's fee"),
+    ] {
+        let err = check(&format!("[payouts]\n{bad}\n")).unwrap_err();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+    let err = check("[wallet]\nurl = \"x\"\npassword = \"p\"\n").unwrap_err();
+    assert!(err.contains("password"), "no password key exists: {err}");
+}
+
+#[tokio::test]
+async fn transitions_are_compare_and_set_so_a_batch_is_never_refunded_or_built_twice() {
+    on_both(|tdb| async move {
+        let db = tdb.connect().await;
+        let ids = credit_all(&db, &[2 * COIN, 3 * COIN]).await;
+        let balances = payout_store::payable_balances(&db).await.unwrap();
+        let plan = pool_core::payout::plan_payouts(
+            &balances,
+            pool_core::address::Network::Devnet,
+            u64::MAX,
+            &pool_core::payout::PayoutPolicy::default(),
+        );
+        let id = payout_store::record_intent(&db, &plan.batches[0], 0).await.unwrap();
+        assert_eq!(totals(&db).await, (0, 5 * COIN, 0));
+        // One leader rolls the intent back; another, late, tries to act on it.
+        assert!(payout_store::fail(&db, id, &[BatchStatus::Intent], "test").await.unwrap());
+        assert!(
+            !payout_store::fail(&db, id, &[BatchStatus::Intent], "again").await.unwrap(),
+            "refunded once"
+        );
+        let built = tos_pool::wallet::BuiltTransaction { hash: "ab".repeat(32), hex: "00".into() };
+        assert!(
+            !payout_store::record_built(&db, id, &built).await.unwrap(),
+            "a rolled-back intent is never built"
+        );
+        assert!(!payout_store::record_submitted(&db, id).await.unwrap());
+        assert!(!payout_store::confirm(&db, id, "cd", 1).await.unwrap(), "nor paid");
+        assert_eq!(totals(&db).await, (5 * COIN, 0, 0), "the money came back exactly once");
+        assert_eq!(futures_paid(&db, &ids).await, [0, 0]);
+        // A second intent for the same money cannot overdraw: the whole transaction is refused.
+        let id2 = payout_store::record_intent(&db, &plan.batches[0], 0).await.unwrap();
+        assert!(payout_store::record_intent(&db, &plan.batches[0], 0).await.is_err(), "balance CHECK");
+        assert_eq!(totals(&db).await, (0, 5 * COIN, 0));
+        assert_eq!(
+            payout_store::open_batches(&db).await.unwrap().iter().map(|b| b.id).collect::<Vec<_>>(),
+            [id2]
+        );
+    })
+    .await;
+}

@@ -39,6 +39,7 @@
 //! max_recipients = 100      # transfers per transaction (1..=500)
 //! tx_fee = "pool"           # who pays the transaction fee: pool | recipients
 //! # max_per_payment = "1000"  # TOS; the rest stays on the balance for the next round
+//! stuck_after_secs = 3600   # a batch not confirmed after this long: an error logged every run
 //!
 //! [wallet]
 //! url = "http://127.0.0.1:8081"          # the wallet's --rpc-bind-address

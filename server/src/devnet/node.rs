@@ -787,6 +787,8 @@ mod tests {
         a.timestamp_ms = slow_ts;
         let mut b = child;
         b.timestamp_ms = slow_ts;
+        b.extra_nonce[0] ^= 1; // another block, not the same one twice
+
         mine(&node, a, d(2000), Some(d(4000))).unwrap();
         let r = mine(&node, b, d(2000), Some(d(4000)));
         assert_eq!(r, Ok(json!(true)), "the sibling is accepted");
