@@ -16,7 +16,6 @@ use crate::node::Upstreams;
 use anyhow::Context as _;
 use clap::Args;
 use pool_core::payout::{PayoutPlan, Tos, format_tos_i128};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -230,17 +229,16 @@ pub fn payout_pass(args: PayoutPassArgs) -> ExitCode {
         );
         let payer = Payer::from_config(&ledger, upstreams, &cfg)?;
         let r = payer.pass(round).await?;
-        let ids = |v: &[i64]| v.to_vec();
-        let line: HashMap<&str, serde_json::Value> = HashMap::from([
-            ("created", ids(&r.created).into()),
-            ("submitted", ids(&r.submitted).into()),
-            ("confirmed", ids(&r.confirmed).into()),
-            ("failed", ids(&r.failed).into()),
-            ("in_flight", ids(&r.in_flight).into()),
-            ("skipped", r.skipped.into()),
-            ("deferred", r.deferred.into()),
-            ("waited", r.waited.clone().into()),
-        ]);
+        let line = serde_json::json!({
+            "created": r.created,
+            "submitted": r.submitted,
+            "confirmed": r.confirmed,
+            "failed": r.failed,
+            "in_flight": r.in_flight,
+            "skipped": r.skipped,
+            "deferred": r.deferred,
+            "waited": r.waited,
+        });
         println!("{}", serde_json::to_string(&line)?);
         ledger.db().close().await;
         Ok(())

@@ -3,20 +3,29 @@
 //! ## The state machine of a payout batch (one transaction of ≤ 500 transfers)
 //!
 //! ```text
-//!   plan_payouts (wallet online, its balance, thresholds)
-//!        │  ONE database transaction: batch row + payments + balance → pending (audited)
-//!        ▼
-//!   ┌────────┐ build_transaction(broadcast:false)  ┌───────┐ a node took the hex  ┌───────────┐
-//!   │ intent │────── hash + hex stored ───────────▶│ built │─────────────────────▶│ submitted │
-//!   └────────┘                                     └───────┘◀─ unknown to every ─┐└───────────┘
-//!        │ build failed, or found at start              │      node: the SAME     │      │ │
-//!        │ (nothing was broadcast)                      │      hex again ─────────┘      │ │ executed in a
-//!        ▼                                              │                                │ │ STABLE block
-//!   ┌────────┐  refused for good by every node, in no   │                                │ ▼
-//!   │ failed │◀─ block, since a topoheight now stable ──┴────────────────────────────────┘ ┌───────────┐
-//!   └────────┘  pending → balance (audited)                                                │ confirmed │
-//!                                                                                          └───────────┘
-//!                                                                            pending → paid (audited)
+//!          plan_payouts: wallet online, its balance, per-miner thresholds
+//!                │
+//!                │ ONE database transaction: batch + payments + balance → pending (audited)
+//!                ▼
+//!          ┌───────────┐  the build failed, or found so at start
+//!          │  intent   │─ (no hash: nothing can have been broadcast) ─────────────────┐
+//!          └───────────┘                                                              │
+//!                │ build_transaction(broadcast: false) → hash + hex stored            │
+//!                ▼                                                                    │
+//!          ┌───────────┐  every node refuses this hex for good, none knows it,        │
+//!          │   built   │─ and the topoheight of that refusal is now stable ────────┐  │
+//!          └───────────┘                                                           │  │
+//!                │ a node took the hex                                             │  │
+//!                ▼                                                                 ▼  ▼
+//!          ┌───────────┐  unknown to every node:                              ┌────────────┐
+//!          │ submitted │◀─ the SAME hex again (never rebuilt) ─┐              │   failed   │
+//!          └───────────┘───────────────────────────────────────┘              └────────────┘
+//!                │   └─ (the same refusal rule as built) ─────────────────────────▶ ▲
+//!                │ executed in a block at or below the stable topoheight     pending → balance
+//!                ▼                                                              (audited)
+//!          ┌───────────┐
+//!          │ confirmed │  pending → paid (audited)
+//!          └───────────┘
 //! ```
 //!
 //! ## Rules
