@@ -538,8 +538,17 @@ fn behind_a_proxy_bans_hit_the_real_client_not_the_balancer() {
 #[test]
 fn devnet_shows_accepted_shares_and_blocks_within_a_minute() {
     // The README's run command, shortened: node + pool + two demo miners in one process.
-    let (_p, rx) =
-        spawn_lines(&["devnet", "--stratum", "127.0.0.1:0", "--node-rpc", "127.0.0.1:0", "--seconds", "20"]);
+    let (_p, rx) = spawn_lines(&[
+        "devnet",
+        "--stratum",
+        "127.0.0.1:0",
+        "--node-rpc",
+        "127.0.0.1:0",
+        "--wallet-rpc",
+        "127.0.0.1:0",
+        "--seconds",
+        "20",
+    ]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = String::new();
     while Instant::now() < deadline {

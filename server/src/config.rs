@@ -43,6 +43,22 @@
 //! worker_stats_days = 30
 //! prune_interval_ms = 60000
 //! prune_chunk_rows = 10000  # rows per DELETE (short transactions, no long lock)
+//!
+//! [payouts]
+//! enabled = false           # the leader pays balances through the wallet (ledger::payer)
+//! interval_secs = 600       # a new round of payments at most this often
+//! confirm_every_secs = 30   # batches in flight are followed (submitted, confirmed) this often
+//! threshold = "1"           # TOS; a miner's own miners.payout_threshold overrides it
+//! max_recipients = 100      # transfers per transaction (1..=500)
+//! tx_fee = "pool"           # who pays the transaction fee: pool | recipients
+//! # max_per_payment = "1000"  # TOS; the rest stays on the balance for the next round
+//! stuck_after_secs = 3600   # a batch not confirmed after this long: an error logged every run
+//!
+//! [wallet]
+//! url = "http://127.0.0.1:8081"          # the wallet's --rpc-bind-address
+//! credentials_env = "TOS_WALLET_RPC"     # user:password, or credentials_file = "/path" (never here)
+//! timeout_ms = 30000
+//! # ca_file = "/etc/tos-pool/wallet-ca.pem"
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -70,6 +86,83 @@ pub struct Config {
     pub blocks: BlocksSection,
     #[serde(default)]
     pub retention: RetentionSection,
+    #[serde(default)]
+    pub payouts: PayoutsSection,
+    #[serde(default)]
+    pub wallet: WalletSection,
+}
+
+/// Paying balances out (the payer, `ledger::payer`). Amounts are decimal TOS strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutsSection {
+    pub enabled: bool,
+    /// A new round of payments at most this often (measured from the newest batch in the database,
+    /// so a restart or a new leader does not pay early).
+    pub interval_secs: u64,
+    /// Batches in flight are followed (resubmitted, confirmed) this often.
+    pub confirm_every_secs: u64,
+    /// The default threshold (TOS); `miners.payout_threshold` overrides it per miner.
+    pub threshold: String,
+    /// Transfers per transaction (1..=500).
+    pub max_recipients: usize,
+    /// `pool` (on top of the amounts) or `recipients` (out of them, in proportion).
+    pub tx_fee: String,
+    /// The most one payment sends (TOS); the rest stays on the balance.
+    pub max_per_payment: Option<String>,
+    /// A batch not confirmed after this long is logged as an error every run (it is never
+    /// rebuilt; the operator looks at the wallet and the daemon).
+    pub stuck_after_secs: u64,
+}
+
+impl Default for PayoutsSection {
+    fn default() -> Self {
+        PayoutsSection {
+            enabled: false,
+            interval_secs: 600,
+            confirm_every_secs: 30,
+            threshold: "1".into(),
+            max_recipients: 100,
+            tx_fee: "pool".into(),
+            max_per_payment: None,
+            stuck_after_secs: 3_600,
+        }
+    }
+}
+
+/// The TOS wallet's RPC. Its credentials come from `credentials_env` or `credentials_file`
+/// (`user:password`), never from this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalletSection {
+    pub url: Option<String>,
+    pub credentials_env: Option<String>,
+    pub credentials_file: Option<std::path::PathBuf>,
+    pub timeout_ms: u64,
+    /// A PEM file of extra CA certificates for an `https://` wallet.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Default for WalletSection {
+    fn default() -> Self {
+        WalletSection {
+            url: None,
+            credentials_env: None,
+            credentials_file: None,
+            timeout_ms: 30_000,
+            ca_file: None,
+        }
+    }
+}
+
+/// The payout settings, checked.
+#[derive(Debug, Clone)]
+pub struct Payouts {
+    pub enabled: bool,
+    pub policy: pool_core::payout::PayoutPolicy,
+    pub interval: std::time::Duration,
+    pub confirm_every: std::time::Duration,
+    pub stuck_after: std::time::Duration,
 }
 
 /// Where the ledger lives. The URL may carry a password, so it comes from exactly one of `url`
@@ -303,6 +396,7 @@ pub struct Checked {
     pub idle_floor: Difficulty,
     pub backend: BackendMode,
     pub rewards: Rewards,
+    pub payouts: Payouts,
 }
 
 impl Config {
@@ -366,6 +460,8 @@ impl Config {
         self.database.check()?;
         self.blocks.check()?;
         self.retention.check()?;
+        let payouts = self.payouts.check()?;
+        self.wallet.check(payouts.enabled)?;
         Ok(Checked {
             raw: self,
             network,
@@ -375,7 +471,75 @@ impl Config {
             idle_floor,
             backend,
             rewards,
+            payouts,
         })
+    }
+}
+
+impl PayoutsSection {
+    fn check(&self) -> anyhow::Result<Payouts> {
+        use pool_core::payout::{PayoutPolicy, TxFeePolicy, parse_tos};
+        let threshold = parse_tos(&self.threshold).context("payouts.threshold")?;
+        let cap = match &self.max_per_payment {
+            Some(s) => Some(parse_tos(s).context("payouts.max_per_payment")?),
+            None => None,
+        };
+        let tx_fee: TxFeePolicy = self.tx_fee.parse().context("payouts.tx_fee")?;
+        let policy =
+            PayoutPolicy::new(threshold, self.max_recipients, tx_fee, cap).context("payouts settings")?;
+        if self.interval_secs == 0 || self.confirm_every_secs == 0 {
+            bail!("payouts.interval_secs and payouts.confirm_every_secs must be at least 1");
+        }
+        let secs = std::time::Duration::from_secs;
+        Ok(Payouts {
+            enabled: self.enabled,
+            policy,
+            interval: secs(self.interval_secs),
+            confirm_every: secs(self.confirm_every_secs),
+            stuck_after: secs(self.stuck_after_secs.max(1)),
+        })
+    }
+}
+
+impl WalletSection {
+    fn check(&self, payouts_enabled: bool) -> anyhow::Result<()> {
+        if self.credentials_env.is_some() && self.credentials_file.is_some() {
+            bail!("wallet: set only one of credentials_env, credentials_file");
+        }
+        if self.timeout_ms == 0 {
+            bail!("wallet.timeout_ms must be at least 1");
+        }
+        match &self.url {
+            None if payouts_enabled => {
+                bail!("payouts.enabled needs wallet.url (the TOS wallet's RPC, e.g. http://127.0.0.1:8081)")
+            }
+            None => Ok(()),
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                bail!("wallet.url {u:?} is not an http:// or https:// URL")
+            }
+            Some(u)
+                if u.split("://")
+                    .nth(1)
+                    .is_some_and(|rest| rest.split('/').next().unwrap_or("").contains('@')) =>
+            {
+                bail!(
+                    "wallet.url carries credentials: remove them and put user:password in an environment variable (wallet.credentials_env) or a file (wallet.credentials_file)"
+                )
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The wallet's credentials, read from where the configuration says (`None`: no Basic auth).
+    pub fn resolve_credentials(&self) -> anyhow::Result<Option<crate::wallet::Credentials>> {
+        use crate::wallet::Credentials;
+        if let Some(var) = &self.credentials_env {
+            return Credentials::from_env(var).map(Some);
+        }
+        if let Some(path) = &self.credentials_file {
+            return Credentials::from_file(path).map(Some);
+        }
+        Ok(None)
     }
 }
 

@@ -13,6 +13,7 @@
 //! | [`stratum`] | the Stratum server: accept loop, per-IP limits, one task per connection (I/O and session state) |
 //! | [`share_stage`] | the share stage: batch, verify, judge, record in the [`share_stage::ShareSink`], answer |
 //! | [`ledger`] | PostgreSQL / SQLite storage: shares (group commit, spool when the database is down), blocks, balances, payments |
+//! | [`wallet`] | JSON-RPC client to the TOS wallet (Basic auth from env/file, `build_transaction` without broadcast) |
 //! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
 //! | [`stats`] | pool-wide counters |
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
@@ -40,3 +41,4 @@ pub mod rpc;
 pub mod share_stage;
 pub mod stats;
 pub mod stratum;
+pub mod wallet;

@@ -6,6 +6,8 @@ use crate::block_submitter::{self, RetryPolicy};
 use crate::config::Checked;
 use crate::job_dispatcher::{self, DispatchTiming, JobFeed};
 use crate::ledger::Ledger;
+use crate::ledger::leader;
+use crate::ledger::tasks::{SingletonContext, singletons};
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::log_limit::EventSummary;
 use crate::node::Upstreams;
@@ -149,6 +151,14 @@ impl Pool {
             refresh_min: Duration::from_millis(n.job_refresh_min_ms),
             rules,
         };
+        if let Some(l) = &ledger {
+            let ctx =
+                SingletonContext { ledger: l.clone(), upstreams: upstreams.clone(), config: cfg.clone() };
+            let tasks = singletons(&ctx)?;
+            if !tasks.is_empty() {
+                leader::spawn(&lifecycle, l.clone(), tasks);
+            }
+        }
         let jobs = job_dispatcher::spawn(&lifecycle, upstreams.clone(), tls, epoch_ms, timing);
         let blocks = block_submitter::spawn(
             &lifecycle,
@@ -207,18 +217,6 @@ impl Pool {
                 }
             }
         });
-        if let Some(l) = &ledger {
-            let singletons = crate::ledger::tasks::SingletonContext {
-                ledger: l.clone(),
-                upstreams: upstreams.clone(),
-                config: cfg.clone(),
-            };
-            crate::ledger::leader::spawn(
-                &lifecycle,
-                l.clone(),
-                crate::ledger::tasks::singletons(&singletons),
-            );
-        }
         let ctx =
             Context::new(config, jobs.clone(), stage, stats.clone(), events, epoch_ms, lifecycle.clone());
         let listen = cfg.raw.stratum.listen;

@@ -26,10 +26,12 @@
 //!
 //! | file | concept |
 //! |---|---|
+//! | `amount.rs` | TOS amounts as operators write them (decimal, 8 places) ↔ atomic units, exactly |
 //! | `fee.rs` | [`estimate_tx_fee`], [`TxFeePolicy`], the size bound |
 //! | `policy.rs` | [`PayoutPolicy`], checked |
 //! | `plan.rs` | [`plan_payouts`] and the plan's types |
 
+mod amount;
 mod fee;
 mod plan;
 mod policy;
@@ -37,6 +39,7 @@ mod policy;
 #[cfg(test)]
 mod proptests;
 
+pub use amount::{AmountError, Tos, format_tos_i128, parse_tos};
 pub use fee::{
     FEE_PER_KB, FEE_PER_TRANSFER, MAX_TRANSFERS_PER_TX, TRANSFER_BYTES, TX_BASE_BYTES, TxFeePolicy,
     UnknownTxFeePolicy, estimate_tx_fee,

@@ -19,6 +19,9 @@ pub struct DevnetCmd {
     /// The simulated node's JSON-RPC address.
     #[arg(long, default_value = "127.0.0.1:18080")]
     node_rpc: SocketAddr,
+    /// The simulated wallet's JSON-RPC address (the payer pays through it).
+    #[arg(long, default_value = "127.0.0.1:18081")]
+    wallet_rpc: SocketAddr,
     /// Built-in demo miners.
     #[arg(long, default_value_t = 2)]
     demo_miners: usize,
@@ -56,6 +59,7 @@ pub fn devnet(args: DevnetCmd) -> ExitCode {
         data_dir: args.data_dir,
         stratum: args.stratum,
         node_rpc: args.node_rpc,
+        wallet_rpc: args.wallet_rpc,
         demo_miners: args.demo_miners,
         demo_hashrate: args.demo_hashrate,
         verifier: args.verifier,

@@ -7,6 +7,7 @@ mod bench_report;
 mod bench_stratum;
 mod devnet;
 mod hash;
+mod payouts;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,11 @@ enum Command {
     /// Recompute stored credits and show any difference.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Show what the payer would pay now (`--dry-run`): recipients, amounts, fees, skipped, deferred.
+    Payouts(payouts::PayoutsArgs),
+    /// (internal) One payer run against the configured database, nodes and wallet.
+    #[command(hide = true)]
+    PayoutPass(payouts::PayoutPassArgs),
     /// (internal) The pool process of `bench stratum`.
     #[command(hide = true)]
     BenchPoolServer {
@@ -61,6 +67,8 @@ impl Cli {
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
             Command::Audit(cmd) => audit::run(cmd),
+            Command::Payouts(args) => payouts::payouts(args),
+            Command::PayoutPass(args) => payouts::payout_pass(args),
             Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),
             Command::BenchLoadClient(args) => bench_stratum::load_client(args),
         }

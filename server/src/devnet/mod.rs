@@ -1,16 +1,21 @@
-//! `tos-pool devnet`: a simulated TOS node, the pool on it, and demo miners — one process, nothing
-//! to install. `tos-pool devnet-node` runs the simulated node alone.
+//! `tos-pool devnet`: a simulated TOS node, a simulated wallet holding the pool address, the pool
+//! on them (payouts enabled: a small threshold, a short interval), and demo miners — one process,
+//! nothing to install. `tos-pool devnet-node` runs the simulated node alone.
 
+pub mod accounts;
 pub mod miner;
 pub mod node;
+pub mod transaction;
+pub mod wallet;
 
 use crate::config::{
-    BlocksSection, Config, DatabaseSection, NodeSection, PoolSection, RetentionSection, RewardsSection,
-    StratumSection, VerifierSection,
+    BlocksSection, Config, DatabaseSection, NodeSection, PayoutsSection, PoolSection, RetentionSection,
+    RewardsSection, StratumSection, VerifierSection, WalletSection,
 };
 use crate::ledger::{Ledger, LedgerConfig};
 use crate::pool::Pool;
 use pool_core::address::Address;
+use pool_core::payout::Tos;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +35,8 @@ pub struct DevnetArgs {
     pub data_dir: std::path::PathBuf,
     pub stratum: SocketAddr,
     pub node_rpc: SocketAddr,
+    /// The simulated wallet's JSON-RPC address.
+    pub wallet_rpc: SocketAddr,
     pub demo_miners: usize,
     pub demo_hashrate: u64,
     pub verifier: String,
@@ -57,7 +64,29 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         rewards: RewardsSection::default(),
         blocks: BlocksSection::default(),
         retention: RetentionSection::default(),
+        payouts: PayoutsSection::default(),
+        wallet: WalletSection::default(),
     }
+}
+
+/// Payouts on devnet: 1 TOS threshold, a round every 30 s, in-flight batches followed every 5 s
+/// (a block is stable 24 s after it is found), through the simulated wallet at `wallet_rpc`.
+pub fn devnet_payouts(wallet_rpc: SocketAddr) -> (PayoutsSection, WalletSection) {
+    (
+        PayoutsSection {
+            enabled: true,
+            interval_secs: 30,
+            confirm_every_secs: 5,
+            threshold: "1".into(),
+            max_recipients: 100,
+            ..PayoutsSection::default()
+        },
+        WalletSection {
+            url: Some(format!("http://{wallet_rpc}")),
+            timeout_ms: 5_000,
+            ..WalletSection::default()
+        },
+    )
 }
 
 /// A fresh SQLite ledger in `data_dir` (the simulated chain is new every run, so is its ledger).
@@ -91,7 +120,20 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     tokio::spawn(node.clone().serve(listener));
     tracing::info!(%node_addr, "simulated TOS node listening (JSON-RPC at /json_rpc)");
 
-    let cfg = devnet_config(args.stratum, node_addr, &args.verifier).check()?;
+    let wallet = wallet::DevnetWallet::new(node.clone(), pool_address());
+    let wallet_listener = wallet::DevnetWallet::bind(args.wallet_rpc).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen for the devnet wallet on {}: {e} (pick another with --wallet-rpc)",
+            args.wallet_rpc
+        )
+    })?;
+    let wallet_addr = wallet_listener.local_addr()?;
+    tokio::spawn(wallet.serve(wallet_listener));
+    tracing::info!(%wallet_addr, address = %pool_address(), "simulated TOS wallet listening (JSON-RPC at /json_rpc)");
+
+    let mut cfg = devnet_config(args.stratum, node_addr, &args.verifier);
+    (cfg.payouts, cfg.wallet) = devnet_payouts(wallet_addr);
+    let cfg = cfg.check()?;
     let ledger = open_ledger(&args.data_dir).await?;
     let pool = Pool::start(&cfg, ledger.clone()).await?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -103,7 +145,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         miners.push(stats);
     }
     println!(
-        "devnet: node http://{node_addr}/json_rpc · stratum {} · {} demo miner(s). Point tosminer --cpu at stratum+tcp://{} with any tst1… address. Ctrl-C stops.",
+        "devnet: node http://{node_addr}/json_rpc · wallet http://{wallet_addr}/json_rpc · stratum {} · {} demo miner(s). Point tosminer --cpu at stratum+tcp://{} with any tst1… address. Ctrl-C stops.",
         pool.stratum_addr, args.demo_miners, pool.stratum_addr
     );
     let started = tokio::time::Instant::now();
@@ -114,8 +156,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             _ = report.tick() => {
                 let s = &pool.stats;
                 let hashes: u64 = miners.iter().map(|m| m.hashes.load(Ordering::Relaxed)).sum();
+                let money = match crate::ledger::payout_store::summary(ledger.db()).await {
+                    Ok(m) => format!(
+                        "owed {} TOS · pending {} TOS · paid {} TOS in {} payments · wallet {} TOS",
+                        Tos(m.balance), Tos(m.pending), Tos(m.paid), m.confirmed_payments, Tos(node.balance(&pool_address()))
+                    ),
+                    Err(e) => format!("balances unavailable: {e}"),
+                };
                 println!(
-                    "[{:>4}s] height {} · shares accepted {} rejected {} · blocks found {} accepted by node {} · demo hashrate {:.0} H/s · connections {}",
+                    "[{:>4}s] height {} · shares accepted {} rejected {} · blocks found {} accepted by node {} · demo hashrate {:.0} H/s · connections {} · {money}",
                     started.elapsed().as_secs(),
                     node.height(),
                     s.accepted(),

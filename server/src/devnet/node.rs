@@ -10,10 +10,16 @@
 //!   network does (the pool must not re-issue work that often).
 //! * Stable height = height − 24; every 25th accepted block is orphaned when it becomes stable
 //!   (topoheight null, type `Orphaned`), so the pool's block tracking meets orphans.
+//! * Accounts ([`super::accounts`]): a block credits its miner's `miner_reward` (the pool's
+//!   wallet earns its blocks); `submit_transaction` / `get_transaction` /
+//!   `get_transaction_executor` / `get_balance` / `get_nonce` serve devnet transactions
+//!   ([`super::transaction`]): in the mempool until the next block, executed in it, stable 24
+//!   topoheights later.
 //! * WebSocket on the same path (`GET /json_rpc` with upgrade): `subscribe {"notify": "new_block_template"}`
 //!   pushes an event on every accepted block, as the real node does (with the DEV key as miner, so
 //!   subscribers use it as a trigger only).
 
+use super::accounts::{Accounts, Executed, TxFaults, TxPlace};
 use crate::rpc::{RpcError, response};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -60,10 +66,38 @@ struct Chain {
     accepted: u64,
     /// The simulated mempool: transaction hashes every template carries.
     mempool: Vec<[u8; 32]>,
+    /// Balances, nonces, payout transactions.
+    accounts: Accounts,
+}
+
+/// Every 25th block is orphaned once it is stable (so the pool's block tracking meets orphans).
+fn will_orphan(height: u64) -> bool {
+    height.is_multiple_of(25)
+}
+
+/// A block's reward after the side-block reduction.
+fn block_reward(kind: &str) -> u64 {
+    match kind {
+        "Side" => REWARD * 30 / 100,
+        _ => REWARD,
+    }
+}
+
+/// The miner's part of `reward` (the dev fee is 10 %).
+fn miner_reward(reward: u64) -> u64 {
+    reward - reward / 10
 }
 
 impl Chain {
     fn push(&mut self, block: Block) {
+        self.accounts.on_block(
+            block.hash,
+            block.topoheight,
+            block.timestamp_ms,
+            block.miner.key,
+            miner_reward(block_reward(block.kind)),
+            !will_orphan(block.height),
+        );
         let index = self.blocks.len();
         self.by_hash.insert(block.hash, index);
         self.blocks.push(block);
@@ -135,6 +169,7 @@ impl DevnetNode {
                 min_difficulty: min.max(1),
                 accepted: 0,
                 mempool: Vec::new(),
+                accounts: Accounts::default(),
             })),
             blocks: tokio::sync::broadcast::channel(64).0,
             quirks: Arc::new(quirks),
@@ -244,6 +279,123 @@ impl DevnetNode {
         self.lock().mempool = txs;
     }
 
+    /// `address`'s balance (atomic units).
+    pub fn balance(&self, address: &Address) -> u64 {
+        self.lock().accounts.balance(&address.key)
+    }
+
+    /// Credits `amount` to `address` out of nothing (a devnet faucet: tests fund the pool wallet).
+    pub fn fund(&self, address: &Address, amount: u64) {
+        self.lock().accounts.credit(&address.key, amount);
+    }
+
+    /// The nonce `key`'s next transaction must carry, and what it can still spend (the mempool
+    /// counted): what a wallet needs to build a transaction.
+    pub fn next_nonce_and_spendable(&self, key: &[u8; 32]) -> (u64, u64) {
+        let c = self.lock();
+        (c.accounts.next_nonce(key), c.accounts.spendable(key))
+    }
+
+    /// `submit_transaction` of a devnet transaction's hex.
+    pub fn submit_transaction_hex(&self, hex: &str) -> Result<(), RpcError> {
+        self.lock().accounts.submit(hex)
+    }
+
+    /// Every transaction executed so far, in order.
+    pub fn executed_transactions(&self) -> Vec<Executed> {
+        self.lock().accounts.history()
+    }
+
+    /// How many times `hash` was submitted (taken or refused).
+    pub fn submissions(&self, hash: &[u8; 32]) -> u32 {
+        self.lock().accounts.submissions(hash)
+    }
+
+    /// Transactions waiting for the next block.
+    pub fn mempool_transactions(&self) -> usize {
+        self.lock().accounts.mempool_len()
+    }
+
+    /// Loses every waiting transaction, as a node restart does.
+    pub fn drop_mempool(&self) {
+        self.lock().accounts.drop_mempool();
+    }
+
+    /// Sets the transaction test switches.
+    pub fn set_tx_faults(&self, faults: TxFaults) {
+        self.lock().accounts.faults = faults;
+    }
+
+    fn tx_hash_param(params: &Value) -> Result<[u8; 32], RpcError> {
+        let h = params
+            .get("hash")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("hash required"))?;
+        pool_core::hexutil::decode_array(h).map_err(|e| RpcError::invalid_params(e.to_string()))
+    }
+
+    fn submit_transaction(&self, params: &Value) -> Result<Value, RpcError> {
+        let data = params
+            .get("data")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("data required"))?;
+        self.submit_transaction_hex(data)?;
+        Ok(json!(true))
+    }
+
+    fn get_transaction(&self, params: &Value) -> Result<Value, RpcError> {
+        let hash = Self::tx_hash_param(params)?;
+        let c = self.lock();
+        let (tx, executed) = match c.accounts.find(&hash) {
+            None => return Err(RpcError::new(-32004, "Transaction not found")),
+            Some(TxPlace::Mempool(t)) => (t.clone(), None),
+            Some(TxPlace::Executed(e)) => (e.tx.clone(), Some(hex::encode(e.block))),
+        };
+        let transfers: Vec<Value> = tx
+            .destinations()
+            .map(|(a, amount)| json!({ "asset": "00".repeat(32), "amount": amount, "destination": a.to_string() }))
+            .collect();
+        Ok(json!({
+            "hash": hex::encode(hash),
+            "in_mempool": executed.is_none(),
+            "executed_in_block": executed,
+            "blocks": executed.as_ref().map(|b| vec![b.clone()]),
+            "first_seen": null,
+            "version": 0,
+            "source": Address::normal(false, tx.source).to_string(),
+            "data": { "transfers": transfers },
+            "fee": tx.fee,
+            "nonce": tx.nonce,
+            "size": tx.size(),
+        }))
+    }
+
+    fn get_transaction_executor(&self, params: &Value) -> Result<Value, RpcError> {
+        let hash = Self::tx_hash_param(params)?;
+        match self.lock().accounts.find(&hash) {
+            Some(TxPlace::Executed(e)) => Ok(json!({
+                "block_topoheight": e.topoheight,
+                "block_timestamp": e.timestamp_ms,
+                "block_hash": hex::encode(e.block),
+            })),
+            _ => Err(RpcError::new(-32004, "Transaction executor not found")),
+        }
+    }
+
+    fn get_balance(&self, params: &Value) -> Result<Value, RpcError> {
+        let address = Self::address(params)?;
+        let c = self.lock();
+        let topo = c.blocks.last().map_or(0, |b| b.topoheight);
+        Ok(json!({ "balance": c.accounts.balance(&address.key), "topoheight": topo }))
+    }
+
+    fn get_nonce(&self, params: &Value) -> Result<Value, RpcError> {
+        let address = Self::address(params)?;
+        let c = self.lock();
+        let topo = c.blocks.last().map_or(0, |b| b.topoheight);
+        Ok(json!({ "nonce": c.accounts.nonce(&address.key), "topoheight": topo }))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Chain> {
         self.chain.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -263,6 +415,11 @@ impl DevnetNode {
             "submit_block" => self.submit_block(params),
             "get_block_by_hash" => self.get_block_by_hash(params),
             "devnet_block_times" => Ok(json!(self.block_times())),
+            "submit_transaction" => self.submit_transaction(params),
+            "get_transaction" => self.get_transaction(params),
+            "get_transaction_executor" => self.get_transaction_executor(params),
+            "get_balance" => self.get_balance(params),
+            "get_nonce" => self.get_nonce(params),
             other => Err(RpcError::new(-32601, format!("Method not found: {other}"))),
         }
     }
@@ -454,19 +611,15 @@ impl DevnetNode {
         };
         let b = &c.blocks[i];
         let top = c.blocks.last().expect("genesis");
-        // Every 25th block is orphaned once it is stable.
-        let orphaned = b.height.is_multiple_of(25) && b.height + STABLE_LIMIT <= top.height;
-        let reward = match b.kind {
-            "Side" => REWARD * 30 / 100,
-            _ => REWARD,
-        };
+        let orphaned = will_orphan(b.height) && b.height + STABLE_LIMIT <= top.height;
+        let reward = block_reward(b.kind);
         Ok(json!({
             "hash": hex::encode(b.hash),
             "topoheight": if orphaned { Value::Null } else { json!(b.topoheight) },
             "block_type": if orphaned { "Orphaned" } else { b.kind },
             "difficulty": b.difficulty.to_string(),
             "reward": if orphaned { Value::Null } else { json!(reward) },
-            "miner_reward": if orphaned { Value::Null } else { json!(reward - reward / 10) },
+            "miner_reward": if orphaned { Value::Null } else { json!(miner_reward(reward)) },
             "dev_reward": if orphaned { Value::Null } else { json!(reward / 10) },
             "total_fees": if params.get("include_txs").and_then(Value::as_bool).unwrap_or(false) { json!(0) } else { Value::Null },
             "cumulative_difficulty": b.difficulty.to_string(),

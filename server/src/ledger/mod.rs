@@ -16,6 +16,8 @@
 //! | [`pps`] | the PPS crediter: the queue valued and credited exactly once from the PPS fund |
 //! | [`audit`] | `tos-pool audit block`: a block's credits recomputed and compared |
 //! | [`prune`] | raw shares and minute statistics deleted once nothing needs them, in chunks |
+//! | [`payer`] | the payout state machine (intent → built → submitted → confirmed / failed), reconciliation |
+//! | [`payout_store`] | payout batches and payments: compare-and-set transitions with their balance moves |
 //!
 //! [`Ledger`] is the share stage's [`ShareSink`]: a batch is acknowledged once it is committed to the
 //! database — or, when the database is unreachable, appended and synced to the spool, which a
@@ -28,6 +30,8 @@ pub mod blocks;
 pub mod db;
 pub mod instance;
 pub mod leader;
+pub mod payer;
+pub mod payout_store;
 pub mod pps;
 pub mod prune;
 pub mod record;

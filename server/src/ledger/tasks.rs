@@ -14,10 +14,11 @@ pub struct SingletonContext {
     pub config: Checked,
 }
 
-/// The leader's tasks.
-pub fn singletons(ctx: &SingletonContext) -> Vec<Arc<dyn LeaderTask>> {
+/// The leader's tasks. Fails when a configured task cannot be set up (e.g. the wallet
+/// credentials cannot be read): the pool then refuses to start, naming it.
+pub fn singletons(ctx: &SingletonContext) -> anyhow::Result<Vec<Arc<dyn LeaderTask>>> {
     let (l, u, c) = (&ctx.ledger, &ctx.upstreams, &ctx.config);
-    vec![
+    let mut tasks: Vec<Arc<dyn LeaderTask>> = vec![
         Arc::new(super::unlocker::Unlocker::new(
             l.clone(),
             u.clone(),
@@ -26,5 +27,7 @@ pub fn singletons(ctx: &SingletonContext) -> Vec<Arc<dyn LeaderTask>> {
         )),
         Arc::new(super::pps::PpsCrediter::new(l.clone(), u.clone(), super::pps::PpsRules::from_config(c))),
         Arc::new(super::prune::Pruner::new(l.clone(), u.clone(), super::prune::PruneRules::from_config(c))),
-    ]
+    ];
+    tasks.extend(super::payer::task(l, u, c)?);
+    Ok(tasks)
 }

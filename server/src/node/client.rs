@@ -1,6 +1,6 @@
 //! JSON-RPC 2.0 over HTTP(S) to one TOS daemon (protocol.md §3.1), returning typed values.
 
-use super::types::{BlockInfo, BlockTemplateReply, NodeInfo};
+use super::types::{BlockInfo, BlockTemplateReply, NodeInfo, TransactionExecutor, TransactionInfo};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -24,6 +24,11 @@ impl NodeError {
     /// "Block is already in chain": a retried submission that had in fact succeeded.
     pub fn is_already_in_chain(&self) -> bool {
         matches!(self, NodeError::Rpc { message, .. } if message.contains("already in chain"))
+    }
+
+    /// The node answered that it does not know what was asked for ("… not found").
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, NodeError::Rpc { message, .. } if message.to_ascii_lowercase().contains("not found"))
     }
 
     /// The node answered and said no (as opposed to not answering).
@@ -135,10 +140,30 @@ impl NodeClient {
     pub async fn get_block_by_hash(&self, hash: &str) -> Result<BlockInfo, NodeError> {
         self.call("get_block_by_hash", Some(json!({ "hash": hash, "include_txs": true }))).await
     }
+
+    /// `submit_transaction {data}`: the signed transaction's hex, as the wallet built it.
+    pub async fn submit_transaction(&self, tx_hex: &str) -> Result<(), NodeError> {
+        let _: Value = self.call("submit_transaction", Some(json!({ "data": tx_hex }))).await?;
+        Ok(())
+    }
+
+    /// `get_transaction {hash}`; `Ok(None)` when the node does not know the hash at all.
+    pub async fn get_transaction(&self, hash: &str) -> Result<Option<TransactionInfo>, NodeError> {
+        match self.call("get_transaction", Some(json!({ "hash": hash }))).await {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `get_transaction_executor {hash}`: the executing block's topoheight, timestamp and hash.
+    pub async fn get_transaction_executor(&self, hash: &str) -> Result<TransactionExecutor, NodeError> {
+        self.call("get_transaction_executor", Some(json!({ "hash": hash }))).await
+    }
 }
 
 /// An error with its causes ("error sending request: connection refused"), for operators.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

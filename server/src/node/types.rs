@@ -58,3 +58,26 @@ pub struct BlockInfo {
     pub miner: String,
     pub timestamp: u64,
 }
+
+/// `get_transaction` (protocol.md §3.2), the fields the payer uses.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct TransactionInfo {
+    pub hash: String,
+    /// Waiting in the node's mempool: **not** confirmed.
+    #[serde(default)]
+    pub in_mempool: bool,
+    /// The block that executed it; `None` while it is not executed (yet, or any more).
+    #[serde(default)]
+    pub executed_in_block: Option<String>,
+    /// The blocks that include it (a DAG may include it in several; one executes it).
+    #[serde(default)]
+    pub blocks: Option<Vec<String>>,
+}
+
+/// `get_transaction_executor`: where a transaction was executed.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct TransactionExecutor {
+    pub block_topoheight: u64,
+    pub block_timestamp: u64,
+    pub block_hash: String,
+}
