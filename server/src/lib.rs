@@ -15,6 +15,7 @@
 //! | [`ledger`] | PostgreSQL / SQLite storage: shares (group commit, spool when the database is down), blocks, balances, payments |
 //! | [`wallet`] | JSON-RPC client to the TOS wallet (Basic auth from env/file, `build_transaction` without broadcast) |
 //! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
+//! | [`events`] | the event bus: blocks, payments, verifier and node events for the WebSocket feed and webhooks |
 //! | [`stats`] | pool-wide counters |
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
 //! | [`clock`] | the one wall clock (`pool-core` is handed the time) |
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod devnet;
+pub mod events;
 pub mod failpoint;
 pub mod fd_limit;
 pub mod job_dispatcher;

@@ -4,6 +4,7 @@
 
 use crate::block_submitter::{self, RetryPolicy};
 use crate::config::Checked;
+use crate::events::EventBus;
 use crate::job_dispatcher::{self, DispatchTiming, JobFeed};
 use crate::ledger::Ledger;
 use crate::ledger::leader;
@@ -72,6 +73,8 @@ pub struct Pool {
     pub upstreams: Upstreams,
     pub ctx: Arc<Context>,
     pub ledger: Option<Arc<Ledger>>,
+    /// What happens, as it happens (WebSocket feed, webhooks).
+    pub bus: EventBus,
     sink: Arc<dyn ShareSink>,
     lifecycle: Lifecycle,
 }
@@ -128,6 +131,7 @@ impl Pool {
         tracing::info!(mode = %status.mode, using_gpu = status.using_gpu, cpu = %status.cpu, gpu = ?status.gpu, "share verifier ready");
 
         let lifecycle = Lifecycle::new();
+        let bus = EventBus::default();
         if let Some(l) = &ledger {
             l.spawn_background(&lifecycle);
         }
@@ -242,7 +246,7 @@ impl Pool {
             }
             None => None,
         };
-        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, ledger, sink, lifecycle })
+        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, ledger, bus, sink, lifecycle })
     }
 
     /// The ordered shutdown: stop accepting; every connection writes its owed answers, sends

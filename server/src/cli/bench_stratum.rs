@@ -50,6 +50,10 @@ pub struct StratumBenchArgs {
     /// Load-generator processes (default: one per 10,000 connections).
     #[arg(long)]
     client_processes: Option<usize>,
+    /// Record accepted shares in this database (`postgres://…`, `sqlite://path`) through the ledger,
+    /// as a production pool does; default: in memory.
+    #[arg(long, env = "TOS_POOL_BENCH_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -68,6 +72,7 @@ struct Report {
     submitted: u64,
     accepted: u64,
     rejected: u64,
+    rejected_by_code: std::collections::BTreeMap<i64, u64>,
     accepted_per_second: f64,
     reply_ms_p50: f64,
     reply_ms_p99: f64,
@@ -77,6 +82,7 @@ struct Report {
     notify_ms_p99: f64,
     notify_ms_max: f64,
     notify_samples: usize,
+    sink: String,
     pool_rss_mb_idle: f64,
     pool_rss_mb_loaded: f64,
     pool_kb_per_connection: f64,
@@ -96,6 +102,9 @@ struct ClientReport {
     /// Notify latencies (height appeared on the node → job received), µs.
     notify_us: Vec<u64>,
     blocks: usize,
+    /// Rejections by wire code.
+    #[serde(default)]
+    rejected_by_code: std::collections::BTreeMap<i64, u64>,
 }
 
 fn rss_mb(pid: u32) -> f64 {
@@ -262,6 +271,9 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
         all.reply_us.extend(r.reply_us);
         all.notify_us.extend(r.notify_us);
         all.blocks = all.blocks.max(r.blocks);
+        for (code, n) in r.rejected_by_code {
+            *all.rejected_by_code.entry(code).or_default() += n;
+        }
     }
     drop(clients);
     drop(pool);
@@ -278,6 +290,7 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
         submitted: all.submitted,
         accepted: all.accepted,
         rejected: all.rejected,
+        rejected_by_code: all.rejected_by_code.clone(),
         accepted_per_second: all.accepted as f64 / all.seconds.max(1e-9),
         reply_ms_p50: pct(&all.reply_us, 0.5),
         reply_ms_p99: pct(&all.reply_us, 0.99),
@@ -287,6 +300,7 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
         notify_ms_p99: pct(&all.notify_us, 0.99),
         notify_ms_max: pct(&all.notify_us, 1.0),
         notify_samples: all.notify_us.len(),
+        sink: args.database.as_deref().map_or("memory".into(), |u| crate::ledger::db::redact(u)),
         pool_rss_mb_idle: rss_idle,
         pool_rss_mb_loaded: rss_loaded,
         pool_kb_per_connection: (rss_loaded - rss_idle) * 1024.0 / held.max(1) as f64,
@@ -296,7 +310,8 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
         println!("{}", serde_json::to_string(&report).expect("serializable"));
     } else {
         println!(
-            "{} of {} connections held ({} load process(es){}) · offered {} shares/s · accepted {:.0}/s ({} accepted, {} rejected in {:.1} s) · reply p50 {:.2} ms p99 {:.2} ms · {} blocks, notify p50 {:.1} ms p99 {:.1} ms max {:.1} ms · pool RSS {:.0} MB ({:.1} KiB per connection)",
+            "[{}] {} of {} connections held ({} load process(es){}) · offered {} shares/s · accepted {:.0}/s ({} accepted, {} rejected {:?} in {:.1} s) · reply p50 {:.2} ms p99 {:.2} ms · {} blocks, notify p50 {:.1} ms p99 {:.1} ms max {:.1} ms · pool RSS {:.0} MB ({:.1} KiB per connection)",
+            report.sink,
             report.connections_held,
             report.connections_requested,
             report.client_processes,
@@ -305,6 +320,7 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
             report.accepted_per_second,
             report.accepted,
             report.rejected,
+            report.rejected_by_code,
             report.seconds,
             report.reply_ms_p50,
             report.reply_ms_p99,
@@ -327,7 +343,7 @@ fn pin_from_env() {
 
 /// The pool side: simulated node (advancing every `block_interval_ms`) + pool at difficulty 1,
 /// vardiff and limits off.
-pub fn pool_server(block_interval_ms: u64) -> ExitCode {
+pub fn pool_server(block_interval_ms: u64, database: Option<String>) -> ExitCode {
     pin_from_env();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
@@ -353,9 +369,15 @@ pub fn pool_server(block_interval_ms: u64) -> ExitCode {
         cfg.stratum.max_connections_per_ip = usize::MAX;
         let checked = cfg.check().expect("bench config");
         let tuning = crate::pool::Tuning { bench: true };
-        let pool = crate::pool::Pool::start_with(&checked, crate::share_stage::MemorySink::new(), tuning)
-            .await
-            .expect("pool starts");
+        let sink: crate::pool::Sink = match database {
+            Some(url) => {
+                let spool = std::env::temp_dir().join(format!("tos-pool-bench-spool-{}", std::process::id()));
+                let cfg = crate::ledger::LedgerConfig { url, spool_dir: spool, instance_id: 0 };
+                crate::ledger::Ledger::open(&cfg).await.expect("the bench database opens").into()
+            }
+            None => crate::share_stage::MemorySink::new().into(),
+        };
+        let pool = crate::pool::Pool::start_with(&checked, sink, tuning).await.expect("pool starts");
         println!("bench node on http://{node_addr}/json_rpc");
         super::wait_for_signal().await;
         pool.shutdown().await;
@@ -394,6 +416,7 @@ struct Totals {
     reply_us: Mutex<Vec<u64>>,
     accepted: AtomicU64,
     rejected: AtomicU64,
+    by_code: Mutex<std::collections::BTreeMap<i64, u64>>,
     measuring: std::sync::atomic::AtomicBool,
 }
 
@@ -466,6 +489,12 @@ async fn connect_one(args: &LoadClientArgs, i: usize, totals: Arc<Totals>) -> Op
                         totals.accepted.fetch_add(1, Ordering::Relaxed);
                     } else {
                         totals.rejected.fetch_add(1, Ordering::Relaxed);
+                        let code = line
+                            .split_once("\"error\":[")
+                            .and_then(|(_, r)| r.split(',').next()?.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        *totals.by_code.lock().unwrap_or_else(|e| e.into_inner()).entry(code).or_default() +=
+                            1;
                     }
                 }
             }
@@ -551,6 +580,7 @@ async fn load(args: LoadClientArgs) -> ClientReport {
     totals.measuring.store(false, Ordering::Relaxed);
     report.accepted = totals.accepted.load(Ordering::Relaxed);
     report.rejected = totals.rejected.load(Ordering::Relaxed);
+    report.rejected_by_code = std::mem::take(&mut *totals.by_code.lock().unwrap_or_else(|e| e.into_inner()));
     report.reply_us = std::mem::take(&mut *totals.reply_us.lock().unwrap_or_else(|e| e.into_inner()));
     // Notify latency: when each height appeared on the node vs when each connection had its job.
     let appeared: HashMap<u64, u64> = node_block_times(&args.node).await.into_iter().collect();

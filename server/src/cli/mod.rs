@@ -51,6 +51,8 @@ enum Command {
     BenchPoolServer {
         #[arg(long, default_value_t = 1000)]
         block_interval_ms: u64,
+        #[arg(long)]
+        database: Option<String>,
     },
     /// (internal) A load-generator process of `bench stratum`.
     #[command(hide = true)]
@@ -69,7 +71,9 @@ impl Cli {
             Command::Audit(cmd) => audit::run(cmd),
             Command::Payouts(args) => payouts::payouts(args),
             Command::PayoutPass(args) => payouts::payout_pass(args),
-            Command::BenchPoolServer { block_interval_ms } => bench_stratum::pool_server(block_interval_ms),
+            Command::BenchPoolServer { block_interval_ms, database } => {
+                bench_stratum::pool_server(block_interval_ms, database)
+            }
             Command::BenchLoadClient(args) => bench_stratum::load_client(args),
         }
     }
