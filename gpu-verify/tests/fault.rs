@@ -7,8 +7,9 @@ use gpu_verify::{
     selftest, setup::SetupError, setup::calibration_sample,
 };
 use pool_core::verify::{CpuImpl, CpuVerifier, ShareCheck};
-use pool_core::{BackendMode, Difficulty, VerifyBackend, VerifyEngine};
+use pool_core::{BackendMode, Difficulty, GpuTimeout, VerifyBackend, VerifyEngine};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn hard_shares(n: usize) -> Vec<ShareCheck> {
     // Share difficulty 2^40: no random header meets it, so any "accept" would be a lie.
@@ -19,7 +20,12 @@ fn hard_shares(n: usize) -> Vec<ShareCheck> {
 
 fn engine_over(gpu: Arc<gpu_verify::GpuVerifier>, sample_every: u64) -> VerifyEngine {
     let cpu = Arc::new(CpuVerifier::new(2, CpuImpl::best()).unwrap());
-    VerifyEngine::new(cpu, Some(gpu), BackendMode::Gpu, sample_every).unwrap()
+    let engine = VerifyEngine::new(cpu, Some(gpu), BackendMode::Gpu, sample_every).unwrap();
+    // Lavapipe takes ~0.5 ms a share on a quiet core and several times that on a loaded CI machine:
+    // the production bound (2 s + 1 ms a share) would time honest batches out here. The timeout
+    // itself is tested with a backend that hangs (pool-core's engine tests, tests/share_service.rs).
+    engine.set_gpu_timeout(GpuTimeout { base: Duration::from_secs(300), per_share: Duration::ZERO });
+    engine
 }
 
 #[test]
@@ -56,7 +62,9 @@ fn claiming_blocks_is_caught(gpu: GpuVerifier) {
 
 #[test]
 fn sampling_catches_random_corruption() {
-    let Some(gpu) = common::open_coop(Arithmetic::Vec2, 256, 32 * 1024) else { return };
+    // The lane kernel: lavapipe's LLVM takes minutes to compile the cooperative one on a loaded
+    // machine, and which kernel lies does not matter to the sampling (both are tested above).
+    let Some(gpu) = common::open(Arithmetic::Vec2, 256) else { return };
     let gpu = Arc::new(gpu);
     let engine = engine_over(gpu.clone(), 100);
     gpu.inject_fault(Fault::FlipEvery(1));
