@@ -2,9 +2,8 @@
 //! durable, a PostgreSQL outage during mining (spool, replay, nothing lost, nothing twice), kill -9
 //! right after acknowledging shares, instance registration and leader failover.
 //!
-//! PostgreSQL tests use the local server (`TOS_POOL_PG_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`) with a fresh database each; they are skipped when it is
-//! unreachable unless `TOS_POOL_REQUIRE_POSTGRES=1` (CI sets it).
+//! PostgreSQL tests get a fresh database each on the local server (`tests/support/db.rs`); they are
+//! skipped when it is unreachable unless `TOS_POOL_REQUIRE_POSTGRES=1` (CI sets it).
 
 mod support;
 
@@ -15,60 +14,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use support::db::{Backend, TestDb};
 use support::*;
 use tos_pool::devnet::node::DevnetNode;
 use tos_pool::ledger::db::Db;
 use tos_pool::ledger::{Ledger, LedgerConfig};
 use tos_pool::pool::Pool;
-
-fn admin_url() -> String {
-    std::env::var("TOS_POOL_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database for one test, dropped at the end; None (the test skips) when the
-/// server is unreachable and PostgreSQL is not required.
-struct PgDb {
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(tag: &str) -> Option<PgDb> {
-        use sqlx::Connection as _;
-        let admin = admin_url();
-        let mut conn = match sqlx::PgConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    std::env::var("TOS_POOL_REQUIRE_POSTGRES").is_err(),
-                    "PostgreSQL required but unreachable: {e}"
-                );
-                eprintln!("skipping: PostgreSQL unreachable at {admin} ({e})");
-                return None;
-            }
-        };
-        let name =
-            format!("tospool_s_{tag}_{}_{}", std::process::id(), tos_pool::clock::now_ms() % 1_000_000_000);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
-        Some(PgDb { url: format!("{base}/{name}"), name })
-    }
-
-    async fn drop_db(self) {
-        use sqlx::Connection as _;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -146,9 +97,9 @@ async fn sqlite_shares_are_durable_before_they_are_acknowledged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_shares_are_durable_before_they_are_acknowledged() {
-    let Some(pg) = PgDb::create("durable").await else { return };
+    let Some(pg) = TestDb::new(Backend::Postgres).await else { return };
     shares_are_durable_before_they_are_acknowledged(&pg.url, temp_dir("pg").join("spool")).await;
-    pg.drop_db().await;
+    drop(pg);
 }
 
 /// A TCP proxy in front of PostgreSQL that the test can cut (every connection dropped, new ones
@@ -197,7 +148,7 @@ impl CutProxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_during_mining_spools_and_replays_exactly_once() {
-    let Some(pg) = PgDb::create("outage").await else { return };
+    let Some(pg) = TestDb::new(Backend::Postgres).await else { return };
     let proxy = CutProxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let via_proxy = pg.url.replace("127.0.0.1:5432", &proxy.addr.to_string());
     let spool = temp_dir("outage").join("spool");
@@ -232,7 +183,7 @@ async fn a_postgres_outage_during_mining_spools_and_replays_exactly_once() {
     );
     pool.shutdown().await;
     direct.close().await;
-    pg.drop_db().await;
+    drop(pg);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,7 +191,7 @@ async fn a_spool_replayed_twice_changes_nothing() {
     // A crash between the replay's commit and the segment's deletion replays it again.
     for backend in ["sqlite", "postgres"] {
         let pg = if backend == "postgres" {
-            match PgDb::create("twice").await {
+            match TestDb::new(Backend::Postgres).await {
                 Some(pg) => Some(pg),
                 None => continue,
             }
@@ -293,7 +244,7 @@ async fn a_spool_replayed_twice_changes_nothing() {
         if let Some(pg) = pg {
             ledger.db().close().await;
             drop(ledger);
-            pg.drop_db().await;
+            drop(pg);
         }
     }
 }
@@ -438,13 +389,13 @@ async fn sqlite_kill9_right_after_acknowledging_shares_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_kill9_right_after_acknowledging_shares_loses_nothing() {
-    let Some(pg) = PgDb::create("kill9").await else { return };
+    let Some(pg) = TestDb::new(Backend::Postgres).await else { return };
     let d = temp_dir("kill9pg");
     // The URL from a file, as an operator with a password would give it.
     std::fs::write(d.join("db-url"), &pg.url).unwrap();
     let database = format!("url_file = \"{}\"", d.join("db-url").display());
     kill9_right_after_acknowledging_shares_loses_nothing(&database, &pg.url, d).await;
-    pg.drop_db().await;
+    drop(pg);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,7 +414,7 @@ async fn instances_are_exclusive_and_the_leader_fails_over() {
     drop(first);
     // PostgreSQL: the same instance id twice is refused naming the first; two ids share the
     // database, one leads, and when it is killed the other takes over.
-    let Some(pg) = PgDb::create("leader").await else { return };
+    let Some(pg) = TestDb::new(Backend::Postgres).await else { return };
     let d = temp_dir("leader");
     std::fs::write(d.join("db-url"), &pg.url).unwrap();
     let database = format!("url_file = \"{}\"", d.join("db-url").display());
@@ -489,7 +440,7 @@ async fn instances_are_exclusive_and_the_leader_fails_over() {
         "took over within seconds"
     );
     b.kill9();
-    pg.drop_db().await;
+    drop(pg);
 }
 
 /// A tosminer-like client over TCP.

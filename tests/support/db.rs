@@ -88,6 +88,21 @@ impl TestDb {
         }
     }
 
+    /// "sqlite" or "postgresql", for messages.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+
+    /// Connected and migrated, without a ledger (for crediting and reading directly).
+    pub async fn connect(&self) -> tos_pool::ledger::db::Db {
+        let db = tos_pool::ledger::db::Db::connect(&self.url).await.expect("connect to the test database");
+        db.migrate().await.expect("migrate");
+        db
+    }
+
     /// A ledger on this database (migrations applied, instance 0 registered).
     pub async fn ledger(&self) -> Arc<Ledger> {
         self.ledger_as(0).await

@@ -2,16 +2,16 @@
 //! and wallet on loopback, balances credited directly, a payer (in process, or one run in a child
 //! process with a failpoint armed), and the invariants every payout must keep.
 //!
-//! PostgreSQL: `postgres://postgres@127.0.0.1:5432/test` (trust auth) is the admin connection;
-//! each test creates `tospool_p_<pid>_<n>` and drops it afterwards. When the server is unreachable
-//! the PostgreSQL half of a test is skipped with a message, unless `TOS_POOL_REQUIRE_POSTGRES=1`
-//! (CI), which makes it fail. (A small helper of its own: the shared `tests/support/db.rs` may
-//! not have landed yet.)
+//! Databases come from the shared `tests/support/db.rs` (a fresh one per test; the PostgreSQL
+//! half is skipped when the server is unreachable, unless `TOS_POOL_REQUIRE_POSTGRES=1`).
 
 #![allow(dead_code)]
 
+#[path = "db.rs"]
+mod db;
+pub use db::{Backend, TestDb};
+
 use pool_core::address::{Address, Network};
-use sqlx::Connection as _;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +27,6 @@ use tos_pool::ledger::payout_store::{self, BatchStatus};
 use tos_pool::ledger::{Ledger, LedgerConfig};
 use tos_pool::node::Upstreams;
 
-pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 pub const COIN: u64 = 100_000_000;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -36,95 +35,14 @@ fn seq() -> u32 {
     SEQ.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A fresh, empty database for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
-pub struct TestDb {
-    pub url: String,
-    pub dir: PathBuf,
-    pg_name: Option<String>,
-}
-
-impl TestDb {
-    pub fn kind(&self) -> &'static str {
-        if self.pg_name.is_some() { "postgresql" } else { "sqlite" }
-    }
-
-    pub fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(format!("tospool-payouts-{}-{}", std::process::id(), seq()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TestDb { url: format!("sqlite://{}", dir.join("pool.db").display()), dir, pg_name: None }
-    }
-
-    /// `None` (with a message) when PostgreSQL is unreachable and not required.
-    pub async fn postgres() -> Option<TestDb> {
-        let admin = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(PG_ADMIN)).await;
-        let mut admin = match admin {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return skip(&e.to_string()),
-            Err(_) => return skip("connect timed out"),
-        };
-        let name = format!("tospool_p_{}_{}", std::process::id(), seq());
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let _ = admin.close().await;
-        let dir = std::env::temp_dir().join(format!("tospool-payouts-{name}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Some(TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), dir, pg_name: Some(name) })
-    }
-
-    /// Connected and migrated (for crediting and reading; the payer opens its own ledger).
-    pub async fn connect(&self) -> Db {
-        let db = Db::connect(&self.url).await.expect("connect to the test database");
-        db.migrate().await.expect("migrate");
-        db
-    }
-}
-
-fn skip(why: &str) -> Option<TestDb> {
-    if std::env::var("TOS_POOL_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-        panic!("PostgreSQL is required (TOS_POOL_REQUIRE_POSTGRES=1) but {PG_ADMIN} is unreachable: {why}");
-    }
-    eprintln!(
-        "SKIPPED the PostgreSQL half: {PG_ADMIN} is unreachable ({why}); set TOS_POOL_REQUIRE_POSTGRES=1 to fail instead"
-    );
-    None
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(name) = self.pg_name.take() {
-            // Drop runs inside the test's runtime: a thread with its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                        let q = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(q)).execute(&mut c).await;
-                        let _ = c.close().await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
 /// Runs `scenario` on SQLite, then on PostgreSQL (when reachable), each on a fresh database.
 pub async fn on_both<F, Fut>(scenario: F)
 where
     F: Fn(TestDb) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    scenario(TestDb::sqlite()).await;
-    if let Some(db) = TestDb::postgres().await {
+    scenario(TestDb::new(Backend::Sqlite).await.expect("SQLite needs no server")).await;
+    if let Some(db) = TestDb::new(Backend::Postgres).await {
         scenario(db).await;
     }
 }
