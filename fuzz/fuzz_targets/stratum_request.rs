@@ -3,7 +3,8 @@
 //! blank lines are keep-alives, and every other line goes through `Request::parse_bytes` (bytes that
 //! are not UTF-8 JSON are a parse error like any other junk). For every line, every reply the server
 //! could send must be exactly one line of JSON that echoes the request id **exactly as sent** (its
-//! raw text), or `null` when the line is not a request.
+//! raw text) when it is a number or a string, or `null` when the line is not a request or its id is
+//! anything else (an object id could carry a raw CR into the reply line: the fuzzer found it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -81,7 +82,12 @@ fn expected_id(raw: &[u8]) -> Option<String> {
         return None;
     }
     let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(line).ok()?;
-    Some(fields.get("id").map_or("null".to_owned(), |r| r.get().to_owned()))
+    // JSON-RPC ids are numbers, strings or null; any other id is answered with null.
+    let id = fields
+        .get("id")
+        .map(|r| r.get())
+        .filter(|t| t.starts_with(|c: char| c == '"' || c == '-' || c.is_ascii_digit()));
+    Some(id.unwrap_or("null").to_owned())
 }
 
 fn check_line(raw: &[u8]) {

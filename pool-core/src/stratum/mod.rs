@@ -38,10 +38,15 @@ impl RequestId {
         &self.0
     }
 
+    /// A JSON-RPC id is a number, a string or null, echoed as its exact text (neither can hold raw
+    /// whitespace). An object or array id could carry a raw CR or tab into the reply line, and a
+    /// `true` is no id at all: those are answered with `null`.
     fn from_raw(raw: Option<&RawValue>) -> Self {
-        match raw {
-            Some(r) => RequestId(r.get().into()),
-            None => Self::null(),
+        match raw.map(RawValue::get) {
+            Some(t) if t.starts_with(['"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) => {
+                RequestId(t.into())
+            }
+            _ => Self::null(),
         }
     }
 }

@@ -123,22 +123,19 @@ fn malformed_lines_get_the_right_error() {
 
 #[test]
 fn request_ids_are_echoed_exactly_as_sent() {
-    for id in [
-        "1",
-        "1234567890123456789012345678901234567890",
-        "\"abc\"",
-        "-7",
-        "1.5e3",
-        "null",
-        "[1,2]",
-        "{\"a\":1}",
-    ] {
+    for id in ["1", "1234567890123456789012345678901234567890", "\"abc\"", "-7", "1.5e3", "null"] {
         let r = Request::parse(&format!("{{\"id\":{id},\"method\":\"mining.ping\",\"params\":[]}}")).unwrap();
         assert_eq!(r.id.as_json(), id);
         let reply = result_reply(&r.id, json!("pong"));
         assert_eq!(reply, format!("{{\"id\":{id},\"result\":\"pong\",\"error\":null}}\n"));
         let v: Value = serde_json::from_str(&reply).unwrap();
         assert_eq!(v["result"], "pong", "valid JSON");
+    }
+    // Not a JSON-RPC id (found by the fuzzer: an object id carried a raw CR into the reply line).
+    for id in ["[1,2]", "{\"a\":1}", "{\"\":123\t\r}", "true"] {
+        let r = Request::parse(&format!("{{\"id\":{id},\"method\":\"mining.ping\",\"params\":[]}}")).unwrap();
+        assert_eq!(r.id, RequestId::null(), "{id}");
+        assert!(!result_reply(&r.id, json!("pong")).trim_end().contains(['\r', '\t']));
     }
     let missing = Request::parse(r#"{"method":"mining.ping"}"#).unwrap();
     assert_eq!(missing.id, RequestId::null());
