@@ -66,6 +66,7 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         retention: RetentionSection::default(),
         payouts: PayoutsSection::default(),
         wallet: WalletSection::default(),
+        http: None,
     }
 }
 
