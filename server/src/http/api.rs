@@ -138,9 +138,14 @@ pub struct PoolStatsBody {
 }
 
 async fn pool_stats(State(state): State<Arc<HttpState>>) -> ApiResult<PoolStatsBody> {
+    Ok(Json(pool_stats_body(&state)))
+}
+
+/// The latest statistics with the pool's terms (also the WebSocket `stats` message).
+pub fn pool_stats_body(state: &HttpState) -> PoolStatsBody {
     let stats = state.snapshot.borrow().stats.clone();
     let i = &state.info;
-    Ok(Json(PoolStatsBody {
+    PoolStatsBody {
         stats,
         pool: PoolTerms {
             network: state.view.network.clone(),
@@ -155,7 +160,7 @@ async fn pool_stats(State(state): State<Arc<HttpState>>) -> ApiResult<PoolStatsB
             stratum_port: i.stratum_port,
             stratum_tls_port: i.stratum_tls_port,
         },
-    }))
+    }
 }
 
 #[derive(Serialize)]

@@ -141,8 +141,7 @@ pub async fn upgrade(State(state): State<Arc<HttpState>>, ws: WebSocketUpgrade) 
 }
 
 fn stats_message(state: &HttpState) -> Value {
-    let snap = state.snapshot.borrow().clone();
-    json!({"topic": "stats", "data": snap.stats})
+    json!({"topic": "stats", "data": super::api::pool_stats_body(state)})
 }
 
 async fn serve(socket: WebSocket, state: Arc<HttpState>, _permit: OwnedSemaphorePermit) {
