@@ -105,10 +105,14 @@ function chart(id, points) {
     pl.setAttribute("points", line);
     svg.append(area, pl);
   }
+  const span = points.length ? points[points.length - 1].t_ms - points[0].t_ms : 0;
+  const when = (t) => span > 12 * 3600000
+    ? new Date(t).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
+    : new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const labels = el("div", { class: "chart-labels" },
-    el("span", {}, points.length ? new Date(points[0].t_ms).toLocaleTimeString() : ""),
+    el("span", {}, points.length ? when(points[0].t_ms) : ""),
     el("span", {}, "max " + hashrate(Math.max(0, ...vals))),
-    el("span", {}, points.length ? new Date(points[points.length - 1].t_ms).toLocaleTimeString() : ""));
+    el("span", {}, points.length ? when(points[points.length - 1].t_ms) : ""));
   box.replaceChildren(svg, labels);
   box.dataset.points = String(points.length);
 }
@@ -134,15 +138,18 @@ function showStats(s) {
   setText("pool-verifier", v.using_gpu ? "GPU" : "CPU");
   setText("pool-verifier-detail", `mode ${v.mode} · ${v.shares_per_second} shares/s` + (v.gpu_out_of_service ? " · GPU out of service" : ""));
   setText("stats-updated", "updated " + new Date(s.updated_ms).toLocaleTimeString() + ` · ${s.shares_accepted} shares accepted · ${s.connections} connections`);
-  // The live chart: the last hour, one point per stats message after the first load.
-  if (state.chart.length) {
-    const last = state.chart[state.chart.length - 1];
-    const t = Math.floor(s.updated_ms / 60000) * 60000;
-    const p = { t_ms: t, hashrate: s.hashrate["10m"] };
-    if (last.t_ms === t) state.chart[state.chart.length - 1] = p; else state.chart.push(p);
-    while (state.chart.length > 61) state.chart.shift();
+  // The live chart: the per-minute history again, at most every 15 s (a stats message carries
+  // 10-minute averages, not per-minute points).
+  if (Date.now() - (state.chartAt || 0) > 15000 && current() === "overview") loadChart();
+}
+
+async function loadChart() {
+  state.chartAt = Date.now();
+  try {
+    const h = await get("/pool/hashrate?hours=1");
+    state.chart = h.points;
     chart("hashrate-chart", state.chart);
-  }
+  } catch (e) { fill("hashrate-chart", el("p", { class: "muted" }, "chart unavailable: " + e.message)); }
 }
 
 async function loadOverview() {
@@ -150,11 +157,7 @@ async function loadOverview() {
     const s = await get("/pool/stats");
     if (!state.stats || s.updated_ms >= state.stats.updated_ms) showStats(s);
   } catch (e) { setText("stats-updated", "statistics unavailable: " + e.message); }
-  try {
-    const h = await get("/pool/hashrate?hours=1");
-    state.chart = h.points;
-    chart("hashrate-chart", state.chart);
-  } catch (e) { fill("hashrate-chart", el("p", { class: "muted" }, "chart unavailable: " + e.message)); }
+  loadChart();
   loadRecentBlocks();
   loadRecentPayments();
 }
