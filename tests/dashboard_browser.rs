@@ -21,14 +21,18 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from(std::env::var("TOS_POOL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let path =
+        PathBuf::from(std::env::var("TOS_POOL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     if path.exists() {
         return Some(path);
     }
     if std::env::var("TOS_POOL_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1") {
         panic!("chromium is required (TOS_POOL_REQUIRE_CHROMIUM=1) but {} is missing", path.display());
     }
-    eprintln!("SKIPPED ({} missing: apt-get install chromium; TOS_POOL_REQUIRE_CHROMIUM=1 fails instead)", path.display());
+    eprintln!(
+        "SKIPPED ({} missing: apt-get install chromium; TOS_POOL_REQUIRE_CHROMIUM=1 fails instead)",
+        path.display()
+    );
     None
 }
 
@@ -54,7 +58,15 @@ fn scratch(name: &str) -> PathBuf {
 /// Starts `tos-pool devnet` on OS-chosen ports; returns the dashboard URL and the Stratum address.
 fn devnet(kill: &mut Kill) -> (String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tos-pool"))
-        .args(["devnet", "--stratum", "127.0.0.1:0", "--node-rpc", "127.0.0.1:0", "--wallet-rpc", "127.0.0.1:0"])
+        .args([
+            "devnet",
+            "--stratum",
+            "127.0.0.1:0",
+            "--node-rpc",
+            "127.0.0.1:0",
+            "--wallet-rpc",
+            "127.0.0.1:0",
+        ])
         .args(["--http", "127.0.0.1:0", "--seconds", "300", "--demo-miners", "2"])
         .arg("--data-dir")
         .arg(scratch("browser-devnet"))
@@ -168,7 +180,12 @@ impl Cdp {
     }
 
     async fn eval(&mut self, expr: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({"expression": expr, "returnByValue": true, "awaitPromise": true})).await;
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
         assert!(r.get("exceptionDetails").is_none(), "{expr}: {r}");
         r["result"]["value"].clone()
     }
@@ -187,7 +204,9 @@ impl Cdp {
     }
 
     async fn screenshot(&mut self, name: &str) -> PathBuf {
-        let r = self.call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true})).await;
+        let r = self
+            .call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true}))
+            .await;
         let png = base64::engine::general_purpose::STANDARD.decode(r["data"].as_str().unwrap()).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
         let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
@@ -232,8 +251,16 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
     cdp.width(1280, 900, false).await;
     cdp.goto(&dashboard).await;
     cdp.wait_for(LIVE, Duration::from_secs(60)).await;
-    cdp.wait_for("document.querySelectorAll('#overview-blocks tbody tr').length > 0", Duration::from_secs(60)).await;
-    cdp.wait_for("(document.querySelector('#hashrate-chart').dataset.points|0) >= 2", Duration::from_secs(30)).await;
+    cdp.wait_for(
+        "document.querySelectorAll('#overview-blocks tbody tr').length > 0",
+        Duration::from_secs(60),
+    )
+    .await;
+    cdp.wait_for(
+        "(document.querySelector('#hashrate-chart').dataset.points|0) >= 2",
+        Duration::from_secs(30),
+    )
+    .await;
     // A stats message arrives every 2 s on devnet: the page keeps updating without a reload.
     let updated = cdp.eval("document.querySelector('#stats-updated').textContent").await;
     let changed = format!("document.querySelector('#stats-updated').textContent !== {updated}");
@@ -253,18 +280,29 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
     cdp.goto(&format!("{dashboard}#/start")).await;
     let port = stratum.rsplit(':').next().unwrap();
     let want = format!("tosminer --cpu -P stratum+tcp://127.0.0.1:{port} -u tst1");
-    cdp.wait_for(&format!("document.querySelector('#start-command').textContent.startsWith({want:?})"), Duration::from_secs(20))
-        .await;
+    cdp.wait_for(
+        &format!("document.querySelector('#start-command').textContent.startsWith({want:?})"),
+        Duration::from_secs(20),
+    )
+    .await;
 
     // The operator page on the public listener says where it works.
     cdp.goto(&format!("{dashboard}#/operator")).await;
-    cdp.wait_for("document.querySelector('#operator-note').textContent.includes('admin address')", Duration::from_secs(20)).await;
+    cdp.wait_for(
+        "document.querySelector('#operator-note').textContent.includes('admin address')",
+        Duration::from_secs(20),
+    )
+    .await;
 
     // Phone.
     cdp.width(390, 844, true).await;
     cdp.goto(&format!("{dashboard}#/")).await;
     cdp.wait_for(LIVE, Duration::from_secs(60)).await;
-    cdp.wait_for("document.querySelectorAll('#overview-blocks tbody tr').length > 0", Duration::from_secs(30)).await;
+    cdp.wait_for(
+        "document.querySelectorAll('#overview-blocks tbody tr').length > 0",
+        Duration::from_secs(30),
+    )
+    .await;
     let phone = cdp.eval(PROBE).await;
     eprintln!("phone: {phone}");
     assert_eq!(phone["live"], "live");
@@ -281,11 +319,13 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
     ))
     .await;
     cdp.wait_for("!document.querySelector('#miner-body').hidden", Duration::from_secs(30)).await;
-    cdp.wait_for("document.querySelectorAll('#miner-workers tbody tr').length > 0", Duration::from_secs(30)).await;
+    cdp.wait_for("document.querySelectorAll('#miner-workers tbody tr').length > 0", Duration::from_secs(30))
+        .await;
     cdp.wait_for("!!document.querySelector('#miner-chart polyline')", Duration::from_secs(30)).await;
     let worker = cdp.eval("document.querySelector('#miner-workers tbody td').textContent").await;
     assert_eq!(worker, "demo0");
-    let overflow = cdp.eval("document.documentElement.scrollWidth - document.documentElement.clientWidth").await;
+    let overflow =
+        cdp.eval("document.documentElement.scrollWidth - document.documentElement.clientWidth").await;
     assert!(overflow.as_i64().unwrap() <= 0, "the miner page fits 390 px: {overflow}");
     cdp.screenshot("dashboard-miner-phone").await;
 
@@ -293,18 +333,32 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
     let (admin_url, seen) = fake_admin().await;
     cdp.width(1280, 900, false).await;
     cdp.goto(&format!("{admin_url}/#/operator")).await;
-    cdp.wait_for("document.querySelector('#operator-note').textContent.includes('Enter an admin API key')", Duration::from_secs(20))
-        .await;
+    cdp.wait_for(
+        "document.querySelector('#operator-note').textContent.includes('Enter an admin API key')",
+        Duration::from_secs(20),
+    )
+    .await;
     cdp.eval("document.querySelector('#operator-key').value = 'k-123'; document.querySelector('#operator-key-form').requestSubmit(); true")
         .await;
     cdp.wait_for("!document.querySelector('#operator-body').hidden", Duration::from_secs(20)).await;
-    cdp.wait_for("document.querySelector('#op-verifier-mode').textContent === 'auto'", Duration::from_secs(20)).await;
-    cdp.wait_for("document.querySelectorAll('#op-nodes tbody tr').length === 2", Duration::from_secs(20)).await;
+    cdp.wait_for(
+        "document.querySelector('#op-verifier-mode').textContent === 'auto'",
+        Duration::from_secs(20),
+    )
+    .await;
+    cdp.wait_for("document.querySelectorAll('#op-nodes tbody tr').length === 2", Duration::from_secs(20))
+        .await;
     cdp.eval("document.querySelector('#op-verifier-buttons [data-mode=cpu]').click(); true").await;
-    cdp.wait_for("document.querySelector('#op-verifier-mode').textContent === 'cpu'", Duration::from_secs(20)).await;
+    cdp.wait_for(
+        "document.querySelector('#op-verifier-mode').textContent === 'cpu'",
+        Duration::from_secs(20),
+    )
+    .await;
     let posts = seen.lock().unwrap().clone();
     assert_eq!(posts, vec![("Bearer k-123".to_owned(), json!({"mode": "cpu"}))]);
-    let key_kept = cdp.eval("sessionStorage.getItem('tos-pool-admin-key') === 'k-123' && localStorage.length === 0").await;
+    let key_kept = cdp
+        .eval("sessionStorage.getItem('tos-pool-admin-key') === 'k-123' && localStorage.length === 0")
+        .await;
     assert_eq!(key_kept, true);
     cdp.screenshot("dashboard-operator").await;
     drop(kill);
@@ -314,7 +368,8 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
 async fn fake_admin() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
     let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let mode = Arc::new(Mutex::new("auto".to_owned()));
-    let authorized = |h: &HeaderMap| h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer k-123");
+    let authorized =
+        |h: &HeaderMap| h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer k-123");
     let (m1, m2, s2) = (mode.clone(), mode.clone(), seen.clone());
     let app = tos_pool::http::dashboard_router()
         .route(
@@ -323,7 +378,10 @@ async fn fake_admin() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
                 let m = m1.lock().unwrap().clone();
                 async move {
                     if !authorized(&h) {
-                        return (axum::http::StatusCode::UNAUTHORIZED, Json(json!({"error": "missing or wrong key"})));
+                        return (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            Json(json!({"error": "missing or wrong key"})),
+                        );
                     }
                     (
                         axum::http::StatusCode::OK,

@@ -110,14 +110,17 @@ async fn seed(ledger: &Ledger, node: &Node) -> String {
     ];
     record::write(db, &ids, 0, &[SpoolRecord::Batch { shares, blocks: vec![] }]).await.unwrap();
 
-    let template = node.node.call("get_block_template", &json!({ "address": pool_address().to_string() })).unwrap();
+    let template =
+        node.node.call("get_block_template", &json!({ "address": pool_address().to_string() })).unwrap();
     let template_hex = template["template"].as_str().unwrap().to_owned();
     let t = BlockTemplate::from_hex(&template_hex).unwrap();
     let difficulty = Difficulty::from_dec_str(template["difficulty"].as_str().unwrap()).unwrap();
     let work = t.miner_work();
     let nonce = support::find_nonce(&work, &[difficulty.target()], &[], 0);
     let solved = work.with_nonce(nonce);
-    let r = node.node.call("submit_block", &json!({ "block_template": template_hex, "miner_work": solved.to_hex() }));
+    let r = node
+        .node
+        .call("submit_block", &json!({ "block_template": template_hex, "miner_work": solved.to_hex() }));
     assert_eq!(r.unwrap(), json!(true));
     let id = solved.block_id();
     let found = base + 62_000;
@@ -136,8 +139,11 @@ async fn seed(ledger: &Ledger, node: &Node) -> String {
         network_difficulty: difficulty.to_string(),
         found_ms: found as u64,
     };
-    record::write(db, &ids, 0, &[SpoolRecord::Batch { shares: vec![own], blocks: vec![block] }]).await.unwrap();
-    let outcome = SpoolRecord::BlockOutcome { block_id: hex::encode(id), accepted: true, note: "node".into() };
+    record::write(db, &ids, 0, &[SpoolRecord::Batch { shares: vec![own], blocks: vec![block] }])
+        .await
+        .unwrap();
+    let outcome =
+        SpoolRecord::BlockOutcome { block_id: hex::encode(id), accepted: true, note: "node".into() };
     record::write(db, &ids, 0, &[outcome]).await.unwrap();
     // A block no node ever heard of (a failed submission), for a second status.
     let failed = SpooledBlock {
@@ -156,8 +162,13 @@ async fn seed(ledger: &Ledger, node: &Node) -> String {
     hex::encode(id)
 }
 
-async fn settle(ledger: Arc<Ledger>, checked: &tos_pool::config::Checked, upstreams: tos_pool::node::Upstreams) {
-    let unlocker = Unlocker::new(ledger, upstreams, checked.rewards.clone(), UnlockRules::from_config(checked));
+async fn settle(
+    ledger: Arc<Ledger>,
+    checked: &tos_pool::config::Checked,
+    upstreams: tos_pool::node::Upstreams,
+) {
+    let unlocker =
+        Unlocker::new(ledger, upstreams, checked.rewards.clone(), UnlockRules::from_config(checked));
     for _ in 0..20 {
         let run = unlocker.run_once().await.unwrap();
         if run.immature + run.mature > 0 {
@@ -178,10 +189,18 @@ async fn payouts(ledger: &Ledger) {
     let batch = "INSERT INTO payout_batches (status, tx_hash, tx_fee, total, recipients, created_ms, updated_ms, instance_id) \
                  VALUES ('confirmed', $1, 1000, 150000000, 1, $2, $2, 0)";
     on_db!(db, |p| sqlx::query(batch).bind("ab".repeat(32)).bind(now).execute(p).await.map(|_| ())).unwrap();
-    let id: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT MAX(id) FROM payout_batches").fetch_one(p).await).unwrap();
+    let id: i64 =
+        on_db!(db, |p| sqlx::query_scalar("SELECT MAX(id) FROM payout_batches").fetch_one(p).await).unwrap();
     let payment = "INSERT INTO payments (batch_id, miner_id, address, debit, amount, fee_share, status) \
                    VALUES ($1, $2, $3, 150000000, 150000000, 0, 'confirmed')";
-    on_db!(db, |p| sqlx::query(payment).bind(id).bind(miner).bind(demo_address(1).to_string()).execute(p).await.map(|_| ())).unwrap();
+    on_db!(db, |p| sqlx::query(payment)
+        .bind(id)
+        .bind(miner)
+        .bind(demo_address(1).to_string())
+        .execute(p)
+        .await
+        .map(|_| ()))
+    .unwrap();
     let open = "INSERT INTO payout_batches (status, tx_fee, total, recipients, created_ms, updated_ms, instance_id) \
                 VALUES ('intent', 0, 42, 1, $1, $1, 0)";
     on_db!(db, |p| sqlx::query(open).bind(now).execute(p).await.map(|_| ())).unwrap();
@@ -232,7 +251,8 @@ impl Contract {
 
     /// The schema declared for `template` (a path of the document) answering `status`.
     fn schema(&self, template: &str, status: u16) -> Value {
-        let s = &self.doc["paths"][template]["get"]["responses"][status.to_string()]["content"]["application/json"]["schema"];
+        let s = &self.doc["paths"][template]["get"]["responses"][status.to_string()]["content"]["application/json"]
+            ["schema"];
         assert!(s.is_object(), "the document declares no {status} answer for {template}");
         let mut root = s.clone();
         root["components"] = self.doc["components"].clone();
@@ -242,7 +262,8 @@ impl Contract {
     fn check(&self, template: &str, status: u16, body: &Value) {
         let schema = self.schema(template, status);
         let v = jsonschema::validator_for(&schema).expect("a valid schema");
-        let errors: Vec<String> = v.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors: Vec<String> =
+            v.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{template} {status}: {errors:#?}\n{body:#}");
     }
 
@@ -299,7 +320,11 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
         ("/api/v1/blocks", "/api/v1/blocks?limit=1&offset=1".into(), 200),
         ("/api/v1/blocks", "/api/v1/blocks?offset=1000000".into(), 200),
         ("/api/v1/blocks/{hash}/credits", format!("/api/v1/blocks/{}/credits", env.block_hash), 200),
-        ("/api/v1/blocks/{hash}/credits", format!("/api/v1/blocks/{}/credits", env.block_hash.to_uppercase()), 200),
+        (
+            "/api/v1/blocks/{hash}/credits",
+            format!("/api/v1/blocks/{}/credits", env.block_hash.to_uppercase()),
+            200,
+        ),
         ("/api/v1/blocks/{hash}/credits", format!("/api/v1/blocks/{}/credits", "0".repeat(64)), 404),
         ("/api/v1/blocks/{hash}/credits", "/api/v1/blocks/xyz/credits".into(), 400),
         ("/api/v1/payments", "/api/v1/payments".into(), 200),
@@ -322,7 +347,8 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
     // The numbers behind the shapes.
     let blocks = &bodies["/api/v1/blocks"];
     assert_eq!(blocks["total"], 2);
-    let found = blocks["items"].as_array().unwrap().iter().find(|b| b["hash"] == env.block_hash.as_str()).unwrap();
+    let found =
+        blocks["items"].as_array().unwrap().iter().find(|b| b["hash"] == env.block_hash.as_str()).unwrap();
     assert_eq!(found["status"], "immature", "{found}");
     assert_eq!(found["finder"]["address"], miner.as_str());
     assert!(found["reward"].as_str().is_some_and(|r| r != "0"));
@@ -332,7 +358,10 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
     let credits = &bodies[&format!("/api/v1/blocks/{}/credits", env.block_hash)];
     assert_eq!(credits["differences"], json!([]), "{credits:#}");
     // The same numbers the audit computes, and they add up to the reward.
-    let audit = tos_pool::ledger::audit::audit_block(env.ledger.db(), &hex::decode(&env.block_hash).unwrap(), None).await.unwrap();
+    let audit =
+        tos_pool::ledger::audit::audit_block(env.ledger.db(), &hex::decode(&env.block_hash).unwrap(), None)
+            .await
+            .unwrap();
     let lines = credits["credits"].as_array().unwrap();
     assert_eq!(lines.len(), audit.lines.len());
     for (l, a) in lines.iter().zip(&audit.lines) {
@@ -350,7 +379,8 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
     assert_eq!(payments["items"][1]["tx_hash"], "ab".repeat(32));
 
     let m = &bodies[&format!("/api/v1/miners/{miner}")];
-    let workers: Vec<&str> = m["workers"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+    let workers: Vec<&str> =
+        m["workers"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(workers, ["rig", "rig2"]);
     assert!(m["workers"][0]["last_share_ms"].as_i64().unwrap() > 0);
     assert_ne!(m["immature"], "0", "the immature credit shows: {m}");
@@ -363,9 +393,15 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
 
     // CORS: the configured origin is allowed, another is not.
     let client = reqwest::Client::new();
-    let r = client.get(env.url("/api/v1/network")).header("Origin", "https://stats.example").send().await.unwrap();
+    let r = client
+        .get(env.url("/api/v1/network"))
+        .header("Origin", "https://stats.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers().get("access-control-allow-origin").unwrap(), "https://stats.example");
-    let r = client.get(env.url("/api/v1/network")).header("Origin", "https://evil.example").send().await.unwrap();
+    let r =
+        client.get(env.url("/api/v1/network")).header("Origin", "https://evil.example").send().await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 
     // The dashboard is served from the same listener.
@@ -454,7 +490,10 @@ async fn the_rate_limit_is_per_ip(backend: Backend) {
     c.check_error(&body);
     assert!(headers.get("retry-after").is_some());
     // Another client address has its own allowance (loopback answers for all of 127/8).
-    let other = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let other = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
     let r = other.get(env.url("/api/v1/network")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // The dashboard itself is not rate-limited.
@@ -480,9 +519,11 @@ async fn the_websocket_feed_pushes_events_and_drops_slow_consumers(backend: Back
     let ws_url = format!("ws://{}/api/v1/ws", env.http.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
     let miner = demo_address(1).to_string();
-    ws.send(Message::Text(json!({"subscribe": ["blocks", "stats", format!("miner:{miner}")]}).to_string().into()))
-        .await
-        .unwrap();
+    ws.send(Message::Text(
+        json!({"subscribe": ["blocks", "stats", format!("miner:{miner}")]}).to_string().into(),
+    ))
+    .await
+    .unwrap();
     let first = next_json(&mut ws).await;
     assert_eq!(first["subscribed"], json!(["blocks", format!("miner:{miner}"), "stats"]));
     // The statistics at once, then every 200 ms; each one is the REST stats object.
@@ -493,7 +534,12 @@ async fn the_websocket_feed_pushes_events_and_drops_slow_consumers(backend: Back
     }
     let pool = env.pool.as_ref().unwrap();
     pool.bus.publish(PoolEvent::PaymentConfirmed { tx_hash: "t".into() }); // not subscribed
-    pool.bus.publish(PoolEvent::BlockFound { hash: "cd".repeat(32), height: 77, finder: miner.clone(), worker: "rig".into() });
+    pool.bus.publish(PoolEvent::BlockFound {
+        hash: "cd".repeat(32),
+        height: 77,
+        finder: miner.clone(),
+        worker: "rig".into(),
+    });
     let mut got = Vec::new();
     while got.len() < 2 {
         let m = next_json(&mut ws).await;
@@ -521,17 +567,24 @@ async fn the_websocket_feed_pushes_events_and_drops_slow_consumers(backend: Back
     slow.send(Message::Text(json!({"subscribe": ["blocks"]}).to_string().into())).await.unwrap();
     let _ = next_json(&mut slow).await;
     let hub = &env.http.state.ws;
-    assert!(tokio::time::timeout(Duration::from_secs(5), async {
-        while hub.open() != 1 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .is_ok());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while hub.open() != 1 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok()
+    );
     let big = "ef".repeat(8 * 1024);
     let mut published = 0u64;
     for i in 0..20_000u64 {
-        pool.bus.publish(PoolEvent::BlockFound { hash: big.clone(), height: i, finder: miner.clone(), worker: "w".into() });
+        pool.bus.publish(PoolEvent::BlockFound {
+            hash: big.clone(),
+            height: i,
+            finder: miner.clone(),
+            worker: "w".into(),
+        });
         published += 1;
         if hub.dropped_slow.load(Ordering::Relaxed) > 0 {
             break;

@@ -64,9 +64,16 @@ fn clip(s: &str) -> String {
 }
 
 /// An integer parameter in `min..=max` (digits only: no sign, no spaces, no exponent).
-fn int_param(p: &HashMap<String, String>, name: &str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
+fn int_param(
+    p: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
     let Some(v) = p.get(name) else { return Ok(default) };
-    let bad = || ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}, not {:?}", clip(v)));
+    let bad =
+        || ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}, not {:?}", clip(v)));
     if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -89,7 +96,11 @@ fn hours(uri: &Uri) -> Result<i64, ApiError> {
 }
 
 fn ledger(state: &HttpState) -> Result<&Arc<Ledger>, ApiError> {
-    state.view.ledger.as_ref().ok_or_else(|| ApiError::Unavailable("this pool runs without a database".into()))
+    state
+        .view
+        .ledger
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("this pool runs without a database".into()))
 }
 
 /// A miner address of this pool's network, from the path.
@@ -99,7 +110,11 @@ fn address(state: &HttpState, raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::BadRequest("an address is at most 128 characters".into()));
     }
     pool_core::Address::parse_normal(raw, network).map(|a| a.to_string()).map_err(|_| {
-        ApiError::BadRequest(format!("{:?} is not a {} address of this pool's network", clip(raw), network.hrp()))
+        ApiError::BadRequest(format!(
+            "{:?} is not a {} address of this pool's network",
+            clip(raw),
+            network.hrp()
+        ))
     })
 }
 
@@ -172,7 +187,8 @@ pub struct HashrateHistory {
 
 async fn history(state: &HttpState, hours: i64, miner_id: Option<i64>) -> ApiResult<HashrateHistory> {
     let now = crate::clock::now_ms() as i64;
-    let minutes = queries::minute_work(ledger(state)?.db(), hashrate::history_since(now, hours), miner_id).await?;
+    let minutes =
+        queries::minute_work(ledger(state)?.db(), hashrate::history_since(now, hours), miner_id).await?;
     Ok(Json(HashrateHistory {
         hours,
         bucket_ms: hashrate::bucket_ms(hours),
@@ -297,18 +313,26 @@ pub struct CreditsBody {
     pub notes: Vec<String>,
 }
 
-async fn block_credits(State(state): State<Arc<HttpState>>, Path(hash): Path<String>) -> ApiResult<CreditsBody> {
+async fn block_credits(
+    State(state): State<Arc<HttpState>>,
+    Path(hash): Path<String>,
+) -> ApiResult<CreditsBody> {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::BadRequest(format!("{:?} is not a block hash (64 hex digits)", clip(&hash))));
     }
     let id = hex::decode(hash.to_ascii_lowercase()).map_err(|_| ApiError::BadRequest("not hex".into()))?;
     let db = ledger(&state)?.db();
     if blocks::by_id(db, &id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("block {} is not in this pool's ledger", hash.to_ascii_lowercase())));
+        return Err(ApiError::NotFound(format!(
+            "block {} is not in this pool's ledger",
+            hash.to_ascii_lowercase()
+        )));
     }
-    let a = audit::audit_block(db, &id, Some(&state.info.rewards)).await.map_err(|e| match e.downcast::<sqlx::Error>() {
-        Ok(db_error) => ApiError::from(db_error),
-        Err(e) => ApiError::Unprocessable(format!("{e:#}")),
+    let a = audit::audit_block(db, &id, Some(&state.info.rewards)).await.map_err(|e| {
+        match e.downcast::<sqlx::Error>() {
+            Ok(db_error) => ApiError::from(db_error),
+            Err(e) => ApiError::Unprocessable(format!("{e:#}")),
+        }
     })?;
     let b = &a.block;
     let credits = a
@@ -318,7 +342,11 @@ async fn block_credits(State(state): State<Arc<HttpState>>, Path(hash): Path<Str
             address: l.address.clone(),
             window_work: l.window_work.to_string(),
             round_work: l.round_work.to_string(),
-            shares: l.shares_ppm.iter().map(|(s, p)| SchemeShare { scheme: s.to_string(), ppm: *p }).collect(),
+            shares: l
+                .shares_ppm
+                .iter()
+                .map(|(s, p)| SchemeShare { scheme: s.to_string(), ppm: *p })
+                .collect(),
             computed: l.computed.to_string(),
             stored: l.stored.to_string(),
             difference: l.difference().to_string(),

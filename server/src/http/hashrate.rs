@@ -44,9 +44,7 @@ fn per_second(work: U256, elapsed_ms: i64) -> U256 {
 /// the time from the first of them to now (the current minute counts with its elapsed part).
 pub fn over(minutes: &BTreeMap<i64, U256>, now_ms: i64, window_ms: i64) -> U256 {
     let start = minute_of(now_ms) - (window_ms - MINUTE_MS);
-    let work = minutes
-        .range(start..)
-        .fold(U256::ZERO, |a, (_, w)| a.checked_add(*w).unwrap_or(U256::MAX));
+    let work = minutes.range(start..).fold(U256::ZERO, |a, (_, w)| a.checked_add(*w).unwrap_or(U256::MAX));
     per_second(work, now_ms - start)
 }
 
@@ -72,9 +70,8 @@ pub fn history(minutes: &BTreeMap<i64, U256>, now_ms: i64, hours: i64) -> Vec<Ha
     let mut out = Vec::new();
     let mut t = first;
     while t <= end {
-        let work = minutes
-            .range(t..t + bucket)
-            .fold(U256::ZERO, |a, (_, w)| a.checked_add(*w).unwrap_or(U256::MAX));
+        let work =
+            minutes.range(t..t + bucket).fold(U256::ZERO, |a, (_, w)| a.checked_add(*w).unwrap_or(U256::MAX));
         let elapsed = (now_ms - t).min(bucket);
         out.push(HashratePoint { t_ms: t, hashrate: per_second(work, elapsed).to_string() });
         t += bucket;

@@ -268,10 +268,7 @@ fn get(summary: &str, params: Vec<Value>, responses: Value) -> Value {
 /// The document.
 pub fn document() -> Value {
     let paging = || {
-        vec![
-            query("limit", "Items per page", 1, 100, 20),
-            query("offset", "Items to skip", 0, 1_000_000, 0),
-        ]
+        vec![query("limit", "Items per page", 1, 100, 20), query("offset", "Items to skip", 0, 1_000_000, 0)]
     };
     let hours = || vec![query("hours", "Chart length in hours", 1, 720, 24)];
     let address = || path_param("address", "A miner's payout address on this pool's network");

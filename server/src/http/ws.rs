@@ -68,9 +68,9 @@ pub fn topics_of(e: &PoolEvent) -> Vec<String> {
         | PoolEvent::BlockRefused { .. }
         | PoolEvent::BlockMatured { .. }
         | PoolEvent::BlockOrphaned { .. } => "blocks",
-        PoolEvent::PaymentSent { .. } | PoolEvent::PaymentConfirmed { .. } | PoolEvent::PaymentFailed { .. } => {
-            "payments"
-        }
+        PoolEvent::PaymentSent { .. }
+        | PoolEvent::PaymentConfirmed { .. }
+        | PoolEvent::PaymentFailed { .. } => "payments",
         PoolEvent::GpuOutOfService { .. }
         | PoolEvent::VerifierSwitched { .. }
         | PoolEvent::NodeDown { .. }
@@ -108,7 +108,10 @@ fn handle(text: &str, topics: &mut BTreeSet<String>, network: pool_core::Network
     let msg: ClientMessage = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(_) => {
-            return (json!({"error": "send {\"subscribe\": [topics]} or {\"unsubscribe\": [topics]}"}), false);
+            return (
+                json!({"error": "send {\"subscribe\": [topics]} or {\"unsubscribe\": [topics]}"}),
+                false,
+            );
         }
     };
     for t in &msg.subscribe {
@@ -133,7 +136,8 @@ fn handle(text: &str, topics: &mut BTreeSet<String>, network: pool_core::Network
 /// `GET /api/v1/ws`.
 pub async fn upgrade(State(state): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Response {
     let Ok(permit) = state.ws.permits.clone().try_acquire_owned() else {
-        return ApiError::Unavailable("too many WebSocket connections; try again later".into()).into_response();
+        return ApiError::Unavailable("too many WebSocket connections; try again later".into())
+            .into_response();
     };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
@@ -238,8 +242,12 @@ mod tests {
 
     #[test]
     fn events_go_to_their_topics() {
-        let e = PoolEvent::BlockFound { hash: "h".into(), height: 1, finder: "tst1x".into(), worker: "w".into() };
+        let e =
+            PoolEvent::BlockFound { hash: "h".into(), height: 1, finder: "tst1x".into(), worker: "w".into() };
         assert_eq!(topics_of(&e), vec!["blocks".to_owned(), "miner:tst1x".to_owned()]);
-        assert_eq!(topics_of(&PoolEvent::PaymentConfirmed { tx_hash: "t".into() }), vec!["payments".to_owned()]);
+        assert_eq!(
+            topics_of(&PoolEvent::PaymentConfirmed { tx_hash: "t".into() }),
+            vec!["payments".to_owned()]
+        );
     }
 }

@@ -31,7 +31,11 @@ pub fn sum_decimal_list(text: Option<&str>) -> U256 {
 }
 
 /// Accepted work per statistics minute since `since_ms` (minute starts), pool-wide or one miner's.
-pub async fn minute_work(db: &Db, since_ms: i64, miner_id: Option<i64>) -> Result<BTreeMap<i64, U256>, sqlx::Error> {
+pub async fn minute_work(
+    db: &Db,
+    since_ms: i64,
+    miner_id: Option<i64>,
+) -> Result<BTreeMap<i64, U256>, sqlx::Error> {
     let filter = if miner_id.is_some() { " AND miner_id = $2" } else { "" };
     let q = format!(
         "SELECT minute_ms, {} FROM worker_stats WHERE minute_ms >= $1{filter} GROUP BY minute_ms",
@@ -65,11 +69,20 @@ pub async fn workers(db: &Db, miner_id: i64, since_ms: i64) -> Result<Vec<Worker
         exact_sum(db, "work")
     );
     let rows: Vec<(String, i64, i64, i64, Option<String>)> =
-        on_db!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(q.clone())).bind(miner_id).bind(since_ms).fetch_all(p).await)?;
+        on_db!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(q.clone()))
+            .bind(miner_id)
+            .bind(since_ms)
+            .fetch_all(p)
+            .await)?;
     let mut out: Vec<WorkerActivity> = Vec::new();
     for (worker, minute, last, shares, work) in rows {
         if out.last().is_none_or(|w| w.worker != worker) {
-            out.push(WorkerActivity { worker: worker.clone(), last_share_ms: 0, shares: 0, minutes: BTreeMap::new() });
+            out.push(WorkerActivity {
+                worker: worker.clone(),
+                last_share_ms: 0,
+                shares: 0,
+                minutes: BTreeMap::new(),
+            });
         }
         let w = out.last_mut().expect("pushed");
         w.last_share_ms = w.last_share_ms.max(last);
@@ -82,8 +95,7 @@ pub async fn workers(db: &Db, miner_id: i64, since_ms: i64) -> Result<Vec<Worker
 /// Miners and workers with a share since `since_ms`.
 pub async fn active_counts(db: &Db, since_ms: i64) -> Result<(u64, u64), sqlx::Error> {
     let miners = "SELECT COUNT(DISTINCT miner_id) FROM worker_stats WHERE minute_ms >= $1";
-    let workers =
-        "SELECT COUNT(*) FROM (SELECT DISTINCT miner_id, worker FROM worker_stats WHERE minute_ms >= $1) AS w";
+    let workers = "SELECT COUNT(*) FROM (SELECT DISTINCT miner_id, worker FROM worker_stats WHERE minute_ms >= $1) AS w";
     let m: i64 = on_db!(db, |p| sqlx::query_scalar(miners).bind(since_ms).fetch_one(p).await)?;
     let w: i64 = on_db!(db, |p| sqlx::query_scalar(workers).bind(since_ms).fetch_one(p).await)?;
     Ok((m as u64, w as u64))
@@ -95,8 +107,10 @@ pub async fn open_round_work(db: &Db, after_ms: Option<i64>) -> Result<U256, sql
         "SELECT {} FROM shares WHERE created_ms > $1 AND scheme <> 'solo'",
         exact_sum(db, "difficulty")
     );
-    let text: Option<String> =
-        on_db!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(q.clone())).bind(after_ms.unwrap_or(-1)).fetch_one(p).await)?;
+    let text: Option<String> = on_db!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(q.clone()))
+        .bind(after_ms.unwrap_or(-1))
+        .fetch_one(p)
+        .await)?;
     Ok(sum_decimal_list(text.as_deref()))
 }
 
