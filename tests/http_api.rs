@@ -623,5 +623,49 @@ async fn the_websocket_feed_pushes_events_and_drops_slow_consumers(backend: Back
         other => panic!("a 9th connection: {:?}", other.map(|_| ())),
     }
     drop(open);
-    env.stop().await;
+
+    // Shutdown does not wait on an open feed: the server closes it.
+    assert!(support::eventually(Duration::from_secs(10), || hub.open() == 0).await);
+    let (mut last, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    last.send(Message::Text(json!({"subscribe": ["stats"]}).to_string().into())).await.unwrap();
+    let _ = next_json(&mut last).await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(15), env.stop()).await.is_ok(),
+        "shutdown hung on a WebSocket"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = last.next().await {
+            if m.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the feed was not closed at shutdown");
+}
+
+#[test]
+fn the_http_section_is_optional_with_defaults_and_checked() {
+    let base = format!("[pool]\naddress = \"{}\"\nnetwork = \"devnet\"\n", pool_address());
+    let parse = |extra: &str| -> anyhow::Result<tos_pool::config::Checked> {
+        let raw: tos_pool::config::Config = toml::from_str(&format!("{base}{extra}"))?;
+        raw.check()
+    };
+    assert!(parse("").unwrap().raw.http.is_none(), "no [http]: no web server");
+    let h = parse("[http]\n").unwrap().raw.http.unwrap();
+    assert_eq!(h.listen, "0.0.0.0:8088".parse().unwrap());
+    assert!(h.cors_origins.is_empty(), "no CORS unless configured");
+    assert_eq!(h.rate_limit_per_minute, 120);
+    let h = parse("[http]\nlisten = \"127.0.0.1:9000\"\ncors_origins = [\"https://a.example\", \"*\"]\n")
+        .unwrap();
+    assert_eq!(h.raw.http.unwrap().cors_origins.len(), 2);
+    for bad in [
+        "[http]\nrate_limit_per_minute = 0\n",
+        "[http]\nws_max_connections = 0\n",
+        "[http]\ncors_origins = [\"a.example\"]\n",
+        "[http]\nlisten = \"nope\"\n",
+        "[http]\nunknown = 1\n",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
 }
