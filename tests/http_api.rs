@@ -310,6 +310,28 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
     assert_eq!(stats["verifier"]["mode"], "cpu");
     assert_eq!(stats["pool"]["schemes"], json!(["pplns", "solo"]));
     assert_eq!(stats["network"]["network"], "devnet");
+    // The open round: shares after the newest block, read incrementally by the refresher (a share
+    // counts once it is a few seconds old: batches still committing are left for the next read).
+    assert_eq!(stats["round"]["work"], "0", "{stats}");
+    let late = share("late", 2, "laptop", 4321, now_ms() - 1_000);
+    record::write(
+        env.ledger.db(),
+        &MinerIds::default(),
+        0,
+        &[SpoolRecord::Batch { shares: vec![late], blocks: vec![] }],
+    )
+    .await
+    .unwrap();
+    let mut round = Value::Null;
+    for _ in 0..300 {
+        round = get(&env.url("/api/v1/pool/stats")).await.1["round"].clone();
+        if round["work"] == "4321" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(round["work"], "4321", "{round}");
+    assert!(round["effort_bp"].as_u64().is_some_and(|e| e > 0), "{round}");
 
     let cases: Vec<(&str, String, u16)> = vec![
         ("/api/v1/pool/hashrate", "/api/v1/pool/hashrate".into(), 200),

@@ -8,6 +8,7 @@
 //! | [`ws`] | WebSocket topics, the bounded per-connection queue, slow consumers dropped |
 //! | [`snapshot`] | the pool's numbers recomputed every few seconds, shared by REST and WebSocket |
 //! | [`hashrate`] | hashrate windows and charts from the per-minute rollups (exact integers) |
+//! | [`incremental`] | what the snapshot keeps between refreshes: minute sums, the open round's work |
 //! | [`rate_limit`] | per-IP token buckets, memory-capped |
 //! | [`error`] | the JSON error answers |
 //! | [`dashboard`] | the dashboard files compiled into the binary ([`dashboard_router`]) |
@@ -19,6 +20,7 @@ pub mod api;
 pub mod dashboard;
 pub mod error;
 pub mod hashrate;
+pub mod incremental;
 pub mod openapi;
 pub mod rate_limit;
 pub mod snapshot;

@@ -4,7 +4,8 @@
 
 use super::PoolView;
 use super::hashrate::{self, HashratePoint, HashrateWindows};
-use crate::ledger::{blocks, queries};
+use super::incremental::{MinuteCache, RoundTracker};
+use crate::ledger::queries;
 use pool_core::Difficulty;
 use pool_core::reward::effort_bp;
 use serde::Serialize;
@@ -126,8 +127,20 @@ async fn network(view: &PoolView) -> NetworkView {
     n
 }
 
+/// What the refresher keeps between snapshots.
+pub struct Reads {
+    minutes: MinuteCache,
+    round: RoundTracker,
+}
+
+impl Default for Reads {
+    fn default() -> Self {
+        Reads { minutes: MinuteCache::new(hashrate::WINDOWS_MS[2]), round: RoundTracker::default() }
+    }
+}
+
 /// Computes one snapshot; `prev` gives the verifier's rate.
-pub async fn compute(view: &PoolView, prev: &Snapshot) -> anyhow::Result<Snapshot> {
+pub async fn compute(view: &PoolView, prev: &Snapshot, reads: &mut Reads) -> anyhow::Result<Snapshot> {
     let now = crate::clock::now_ms();
     let now_i = now as i64;
     let status = view.engine.status();
@@ -166,14 +179,12 @@ pub async fn compute(view: &PoolView, prev: &Snapshot) -> anyhow::Result<Snapsho
             in_outage: ledger.in_outage(),
             spooled: ledger.spooled(),
         });
-        let since = now_i - hashrate::WINDOWS_MS[2] - 60_000;
-        let minutes = queries::minute_work(db, since, None).await?;
-        stats.hashrate = hashrate::windows(&minutes, now_i);
-        recent = hashrate::history(&minutes, now_i, 1);
+        let minutes = reads.minutes.refresh(db, now_i).await?;
+        stats.hashrate = hashrate::windows(minutes, now_i);
+        recent = hashrate::history(minutes, now_i, 1);
         let (m, w) = queries::active_counts(db, now_i - hashrate::WINDOWS_MS[0]).await?;
         (stats.miners, stats.workers) = (m, w);
-        let after = blocks::newest_shared_found_ms(db).await?;
-        let work = queries::open_round_work(db, after).await?;
+        let (after, work) = reads.round.refresh(db, now_i).await?;
         let d = view.jobs.latest.borrow().as_ref().map(|j| j.template.network_difficulty);
         stats.round = RoundView {
             work: work.to_string(),
@@ -195,6 +206,7 @@ pub fn spawn_refresher(
 ) -> (watch::Receiver<Arc<Snapshot>>, impl std::future::Future<Output = ()> + Send + 'static) {
     let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
     let task = async move {
+        let mut reads = Reads::default();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -203,7 +215,7 @@ pub fn spawn_refresher(
                 _ = stop.cancelled() => return,
             }
             let prev = tx.borrow().clone();
-            match compute(&view, &prev).await {
+            match compute(&view, &prev, &mut reads).await {
                 Ok(s) => {
                     let _ = tx.send(Arc::new(s));
                 }

@@ -101,17 +101,29 @@ pub async fn active_counts(db: &Db, since_ms: i64) -> Result<(u64, u64), sqlx::E
     Ok((m as u64, w as u64))
 }
 
-/// The work of the open shared round: non-solo shares after `after_ms` (None: every share).
-pub async fn open_round_work(db: &Db, after_ms: Option<i64>) -> Result<U256, sqlx::Error> {
-    let q = format!(
-        "SELECT {} FROM shares WHERE created_ms > $1 AND scheme <> 'solo'",
-        exact_sum(db, "difficulty")
-    );
-    let text: Option<String> = on_db!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(q.clone()))
-        .bind(after_ms.unwrap_or(-1))
-        .fetch_one(p)
-        .await)?;
-    Ok(sum_decimal_list(text.as_deref()))
+/// The work of non-solo shares with `created_ms` in (`after_ms`, `until_ms`] (None: from the first
+/// share). PostgreSQL sums in `NUMERIC`; SQLite streams the rows and Rust sums them (a long round
+/// can hold millions: never one joined string).
+pub async fn shared_work_between(db: &Db, after_ms: Option<i64>, until_ms: i64) -> Result<U256, sqlx::Error> {
+    use futures::TryStreamExt as _;
+    let after = after_ms.unwrap_or(-1);
+    match db {
+        Db::Pg(p) => {
+            let q = "SELECT CAST(SUM(difficulty) AS TEXT) FROM shares \
+                     WHERE created_ms > $1 AND created_ms <= $2 AND scheme <> 'solo'";
+            let text: Option<String> = sqlx::query_scalar(q).bind(after).bind(until_ms).fetch_one(p).await?;
+            Ok(sum_decimal_list(text.as_deref()))
+        }
+        Db::Sqlite(p) => {
+            let q = "SELECT difficulty FROM shares WHERE created_ms > $1 AND created_ms <= $2 AND scheme <> 'solo'";
+            let mut rows = sqlx::query_scalar::<_, String>(q).bind(after).bind(until_ms).fetch(p);
+            let mut total = U256::ZERO;
+            while let Some(d) = rows.try_next().await? {
+                total = total.checked_add(sum_decimal_list(Some(&d))).unwrap_or(U256::MAX);
+            }
+            Ok(total)
+        }
+    }
 }
 
 /// A found block as the API lists it.

@@ -119,7 +119,10 @@ function chart(id, points) {
 
 // ---- overview ----
 function showStats(s) {
+  // Blocks are also refreshed when the pool's count moves (whether or not a bus event said so).
+  const moved = state.stats && state.stats.blocks_found !== s.blocks_found;
   state.stats = s;
+  if (moved && current() === "overview") loadRecentBlocks();
   setText("pool-hashrate", hashrate(s.hashrate["10m"]));
   setText("pool-hashrate-windows", `1 h ${hashrate(s.hashrate["1h"])} · 24 h ${hashrate(s.hashrate["24h"])}`);
   setText("pool-miners", `${s.miners} / ${s.workers}`);
