@@ -329,6 +329,26 @@ async fn the_devnet_dashboard_is_live_at_desktop_and_phone_width() {
     assert!(overflow.as_i64().unwrap() <= 0, "the miner page fits 390 px: {overflow}");
     cdp.screenshot("dashboard-miner-phone").await;
 
+    // A block's credits (the audit's numbers) once the unlocker has credited one.
+    cdp.width(1280, 900, false).await;
+    let credited = "fetch('/api/v1/blocks?limit=50').then((r) => r.json()).then((p) => \
+                    (p.items.find((b) => b.status === 'immature' || b.status === 'mature') || {}).hash || '')";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let hash = loop {
+        let h = cdp.eval(credited).await;
+        if h.as_str().is_some_and(|h| !h.is_empty()) {
+            break h.as_str().unwrap().to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no block was credited on devnet");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    cdp.goto(&format!("{dashboard}#/blocks/{hash}")).await;
+    cdp.wait_for("document.querySelectorAll('#block-credits tbody tr').length > 0", Duration::from_secs(30))
+        .await;
+    cdp.wait_for("document.querySelectorAll('#blocks-table tbody tr').length > 0", Duration::from_secs(30))
+        .await;
+    cdp.screenshot("dashboard-block-credits").await;
+
     // The operator page against a stand-in admin API (the same dashboard router, merged).
     let (admin_url, seen) = fake_admin().await;
     cdp.width(1280, 900, false).await;

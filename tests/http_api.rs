@@ -357,6 +357,7 @@ async fn every_answer_holds_to_the_openapi_document(backend: Backend) {
         ("/api/v1/miners/{address}/hashrate", format!("/api/v1/miners/{miner}/hashrate?hours=2"), 200),
         ("/api/v1/miners/{address}/hashrate", format!("/api/v1/miners/{stranger}/hashrate"), 404),
         ("/api/v1/blocks", "/api/v1/blocks?limit=0".into(), 400),
+        ("/api/v1/ws", "/api/v1/ws".into(), 400),
     ];
     let mut bodies = std::collections::HashMap::new();
     for (template, path, want) in &cases {

@@ -303,6 +303,16 @@ pub fn document() -> Value {
                 json!({"200": ok("Miner", "The miner"), "400": err("Not an address of this network"), "404": err("No shares from this address")})),
             "/api/v1/miners/{address}/hashrate": get("A miner's hashrate chart", { let mut p = vec![address()]; p.extend(hours()); p },
                 json!({"200": ok("HashrateHistory", "Points, oldest first"), "400": err("Bad address or parameter"), "404": err("No shares from this address")})),
+            "/api/v1/ws": {"get": {
+                "summary": "The live feed (WebSocket; see the description above for its messages)",
+                "parameters": [],
+                "responses": {
+                    "101": {"description": "Switched to the WebSocket protocol"},
+                    "400": err("Not a WebSocket upgrade"),
+                    "429": err("Over the per-IP rate limit (see Retry-After)"),
+                    "503": err("Too many WebSocket connections"),
+                },
+            }},
         },
         "components": {"schemas": schemas()},
     })
