@@ -38,7 +38,7 @@ use crate::pool::Pool;
 use crate::stats::PoolStats;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use pool_core::VerifyEngine;
@@ -46,6 +46,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The longest an API request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Handles to the running pool the web server reads.
 #[derive(Clone)]
@@ -164,8 +167,12 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 
 /// The whole public router: API (rate-limited, CORS as configured), dashboard, JSON 404s.
 pub fn router(state: Arc<HttpState>, cors_origins: &[String]) -> Router {
+    // A request that cannot be answered in time (a database that stalls) is a 503, not a pile-up.
+    let timeout =
+        tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
     let mut api = api::routes()
         .route("/api/v1/ws", axum::routing::get(ws::upgrade))
+        .layer(timeout)
         .layer(middleware::from_fn_with_state(state.clone(), limit));
     if let Some(c) = cors(cors_origins) {
         api = api.layer(c);
