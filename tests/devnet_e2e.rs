@@ -50,6 +50,10 @@ async fn devnet_matures_blocks_and_pays_its_demo_miners_within_minutes() {
             "127.0.0.1:0",
             "--wallet-rpc",
             "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
         ])
         .arg("--data-dir")
         .arg(&dir)

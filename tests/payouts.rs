@@ -597,6 +597,8 @@ fn devnet_runs_the_wallet_and_shows_balances_and_payments() {
             "127.0.0.1:0",
             "--wallet-rpc",
             "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
         ])
         .args(["--demo-miners", "1", "--seconds", "11", "--data-dir"])
         .arg(&dir)

@@ -546,6 +546,8 @@ fn devnet_shows_accepted_shares_and_blocks_within_a_minute() {
         "127.0.0.1:0",
         "--wallet-rpc",
         "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
         "--seconds",
         "20",
     ]);

@@ -59,6 +59,12 @@
 //! credentials_env = "TOS_WALLET_RPC"     # user:password, or credentials_file = "/path" (never here)
 //! timeout_ms = 30000
 //! # ca_file = "/etc/tos-pool/wallet-ca.pem"
+//!
+//! [http]                    # optional: without it `run` serves no web API or dashboard
+//! listen = "0.0.0.0:8088"
+//! cors_origins = []         # origins allowed to call the API from a browser ("*" for any)
+//! rate_limit_per_minute = 120   # per client IP, on /api/v1
+//! ws_max_connections = 1024
 //! ```
 
 use anyhow::{Context as _, bail};
@@ -90,6 +96,50 @@ pub struct Config {
     pub payouts: PayoutsSection,
     #[serde(default)]
     pub wallet: WalletSection,
+    /// The public web API and dashboard (none when absent).
+    #[serde(default)]
+    pub http: Option<HttpSection>,
+}
+
+/// The public web API, WebSocket feed and dashboard (`crate::http`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    pub listen: SocketAddr,
+    /// Origins allowed by CORS (`"*"`: any); empty: no CORS headers, same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Requests per minute per client IP on `/api/v1` (a burst of the same size).
+    pub rate_limit_per_minute: u64,
+    /// WebSocket connections open at once, pool-wide.
+    pub ws_max_connections: usize,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: "0.0.0.0:8088".parse().expect("valid"),
+            cors_origins: Vec::new(),
+            rate_limit_per_minute: 120,
+            ws_max_connections: 1024,
+        }
+    }
+}
+
+impl HttpSection {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.rate_limit_per_minute == 0 {
+            bail!("http.rate_limit_per_minute must be at least 1");
+        }
+        if self.ws_max_connections == 0 {
+            bail!("http.ws_max_connections must be at least 1");
+        }
+        for o in &self.cors_origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                bail!("http.cors_origins: {o:?} is not \"*\" or an http(s)://host origin");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Paying balances out (the payer, `ledger::payer`). Amounts are decimal TOS strings.
@@ -462,6 +512,9 @@ impl Config {
         self.retention.check()?;
         let payouts = self.payouts.check()?;
         self.wallet.check(payouts.enabled)?;
+        if let Some(h) = &self.http {
+            h.check()?;
+        }
         Ok(Checked {
             raw: self,
             network,

@@ -16,6 +16,7 @@
 //! | [`wallet`] | JSON-RPC client to the TOS wallet (Basic auth from env/file, `build_transaction` without broadcast) |
 //! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
 //! | [`events`] | the event bus: blocks, payments, verifier and node events for the WebSocket feed and webhooks |
+//! | [`http`] | the public web server: REST API, WebSocket feed, OpenAPI document, dashboard |
 //! | [`stats`] | pool-wide counters |
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
 //! | [`clock`] | the one wall clock (`pool-core` is handed the time) |
@@ -33,6 +34,7 @@ pub mod devnet;
 pub mod events;
 pub mod failpoint;
 pub mod fd_limit;
+pub mod http;
 pub mod job_dispatcher;
 pub mod ledger;
 pub mod lifecycle;

@@ -13,9 +13,9 @@ pub struct DevnetCmd {
     /// Stratum listen address.
     #[arg(long, default_value = "127.0.0.1:3333")]
     stratum: SocketAddr,
-    /// HTTP API listen address (the API is not built yet; accepted for forward compatibility).
-    #[arg(long)]
-    http: Option<SocketAddr>,
+    /// Web API and dashboard listen address (8080 is the TOS daemon's RPC port, hence 8088).
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    http: SocketAddr,
     /// The simulated node's JSON-RPC address.
     #[arg(long, default_value = "127.0.0.1:18080")]
     node_rpc: SocketAddr,
@@ -52,12 +52,10 @@ pub struct DevnetNodeCmd {
 }
 
 pub fn devnet(args: DevnetCmd) -> ExitCode {
-    if args.http.is_some() {
-        tracing::warn!("--http: the HTTP API is not built yet; ignoring");
-    }
     report(runtime().block_on(devnet::run(DevnetArgs {
         data_dir: args.data_dir,
         stratum: args.stratum,
+        http: Some(args.http),
         node_rpc: args.node_rpc,
         wallet_rpc: args.wallet_rpc,
         demo_miners: args.demo_miners,

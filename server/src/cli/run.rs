@@ -32,6 +32,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         })
         .await?;
         let pool = Pool::start(&cfg, ledger).await?;
+        if let Some(h) = &cfg.raw.http {
+            crate::http::start(&pool, &cfg, h.into()).await?;
+        }
         super::wait_for_signal().await;
         tracing::info!(
             "shutting down: answering owed shares, telling miners to reconnect, finishing block submissions"

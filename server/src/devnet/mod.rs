@@ -34,6 +34,8 @@ pub fn demo_address(i: usize) -> Address {
 pub struct DevnetArgs {
     pub data_dir: std::path::PathBuf,
     pub stratum: SocketAddr,
+    /// The web API and dashboard (None: not served).
+    pub http: Option<SocketAddr>,
     pub node_rpc: SocketAddr,
     /// The simulated wallet's JSON-RPC address.
     pub wallet_rpc: SocketAddr,
@@ -66,6 +68,7 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         retention: RetentionSection::default(),
         payouts: PayoutsSection::default(),
         wallet: WalletSection::default(),
+        http: None,
     }
 }
 
@@ -136,6 +139,22 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let cfg = cfg.check()?;
     let ledger = open_ledger(&args.data_dir).await?;
     let pool = Pool::start(&cfg, ledger.clone()).await?;
+    let dashboard = match args.http {
+        Some(listen) => {
+            let settings = crate::http::HttpSettings {
+                listen,
+                cors_origins: Vec::new(),
+                rate_limit_per_minute: 600,
+                ws_max_connections: 256,
+                ws_queue: crate::http::ws::DEFAULT_QUEUE,
+                stats_every: Duration::from_secs(2),
+            };
+            let server = crate::http::start(&pool, &cfg, settings).await?;
+            println!("dashboard: http://{}/", server.addr);
+            format!(" · dashboard http://{}/", server.addr)
+        }
+        None => String::new(),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let mut miners = Vec::new();
     for i in 0..args.demo_miners {
@@ -145,7 +164,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         miners.push(stats);
     }
     println!(
-        "devnet: node http://{node_addr}/json_rpc · wallet http://{wallet_addr}/json_rpc · stratum {} · {} demo miner(s). Point tosminer --cpu at stratum+tcp://{} with any tst1… address. Ctrl-C stops.",
+        "devnet: node http://{node_addr}/json_rpc · wallet http://{wallet_addr}/json_rpc · stratum {}{dashboard} · {} demo miner(s). Point tosminer --cpu at stratum+tcp://{} with any tst1… address. Ctrl-C stops.",
         pool.stratum_addr, args.demo_miners, pool.stratum_addr
     );
     let started = tokio::time::Instant::now();

@@ -17,6 +17,7 @@
 //! | [`audit`] | `tos-pool audit block`: a block's credits recomputed and compared |
 //! | [`prune`] | raw shares and minute statistics deleted once nothing needs them, in chunks |
 //! | [`payer`] | the payout state machine (intent → built → submitted → confirmed / failed), reconciliation |
+//! | [`queries`] | read-only queries for the web API (hashrate rollups, pages of blocks and payouts, a miner) |
 //! | [`payout_store`] | payout batches and payments: compare-and-set transitions with their balance moves |
 //!
 //! [`Ledger`] is the share stage's [`ShareSink`]: a batch is acknowledged once it is committed to the
@@ -34,6 +35,7 @@ pub mod payer;
 pub mod payout_store;
 pub mod pps;
 pub mod prune;
+pub mod queries;
 pub mod record;
 pub mod split;
 pub mod spool;
