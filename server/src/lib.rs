@@ -17,6 +17,7 @@
 //! | [`block_submitter`] | the block-submission task: every node at once, retries, full log when all refuse |
 //! | [`events`] | the event bus: blocks, payments, verifier and node events for the WebSocket feed and webhooks |
 //! | [`stats`] | pool-wide counters |
+//! | [`status_watch`] | verifier and node transitions published as events |
 //! | [`log_limit`] | attacker text clipped in logs; repeated events summarised |
 //! | [`clock`] | the one wall clock (`pool-core` is handed the time) |
 //! | [`fd_limit`] | raising the open-file limit at start |
@@ -42,5 +43,6 @@ pub mod pool;
 pub mod rpc;
 pub mod share_stage;
 pub mod stats;
+pub mod status_watch;
 pub mod stratum;
 pub mod wallet;

@@ -156,8 +156,12 @@ impl Pool {
             rules,
         };
         if let Some(l) = &ledger {
-            let ctx =
-                SingletonContext { ledger: l.clone(), upstreams: upstreams.clone(), config: cfg.clone() };
+            let ctx = SingletonContext {
+                ledger: l.clone(),
+                upstreams: upstreams.clone(),
+                config: cfg.clone(),
+                bus: bus.clone(),
+            };
             let tasks = singletons(&ctx)?;
             if !tasks.is_empty() {
                 leader::spawn(&lifecycle, l.clone(), tasks);
@@ -171,6 +175,16 @@ impl Pool {
             stats.clone(),
             jobs.refresh_now.clone(),
             RetryPolicy::default(),
+            bus.clone(),
+        );
+        lifecycle.spawn(
+            Phase::Background,
+            crate::status_watch::run(
+                engine.clone(),
+                upstreams.clone(),
+                bus.clone(),
+                lifecycle.token(Phase::Background),
+            ),
         );
         let stage = share_stage::spawn(
             &lifecycle,

@@ -68,6 +68,7 @@ use super::db::Db;
 use super::leader::LeaderTask;
 use super::payout_store::{self, BatchRow, BatchStatus};
 use crate::config::Payouts;
+use crate::events::{EventBus, PoolEvent};
 use crate::failpoint;
 use crate::log_limit::clip;
 use crate::node::Upstreams;
@@ -129,6 +130,8 @@ pub struct Payer {
     pool_address: Address,
     settings: Payouts,
     wallet_address_checked: AtomicBool,
+    /// `payment_sent` / `payment_confirmed` / `payment_failed` go here after each run.
+    events: Option<EventBus>,
 }
 
 /// The plan of the next round from the stored balances (step a, and the dry run).
@@ -172,6 +175,42 @@ impl Payer {
             pool_address,
             settings,
             wallet_address_checked: AtomicBool::new(false),
+            events: None,
+        }
+    }
+
+    /// Publishes what each run did on `bus`.
+    pub fn with_events(mut self, bus: EventBus) -> Self {
+        self.events = Some(bus);
+        self
+    }
+
+    /// One event per batch the run moved (read back from the database: the report holds ids).
+    async fn publish(&self, report: &PassReport) {
+        let Some(bus) = &self.events else { return };
+        let sent = |b: BatchRow| PoolEvent::PaymentSent {
+            tx_hash: b.tx_hash.unwrap_or_default(),
+            recipients: b.recipients,
+            total: b.total.to_string(),
+        };
+        let confirmed = |b: BatchRow| PoolEvent::PaymentConfirmed { tx_hash: b.tx_hash.unwrap_or_default() };
+        let failed = |b: BatchRow| PoolEvent::PaymentFailed {
+            reason: b.error.unwrap_or_default(),
+            recipients: b.recipients,
+            total: b.total.to_string(),
+        };
+        let moved: [(&Vec<i64>, fn(BatchRow) -> PoolEvent); 3] =
+            [(&report.submitted, sent), (&report.confirmed, confirmed), (&report.failed, failed)];
+        for (ids, event) in moved {
+            for &id in ids {
+                match payout_store::batch(&self.db, id).await {
+                    Ok(Some(b)) => bus.publish(event(b)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(batch = id, error = %e, "cannot read a payout batch back for its event")
+                    }
+                }
+            }
         }
     }
 
@@ -199,6 +238,7 @@ impl Payer {
             self.round(round, &mut report).await?;
         }
         report.in_flight = payout_store::open_batches(&self.db).await?.iter().map(|b| b.id).collect();
+        self.publish(&report).await;
         Ok(report)
     }
 
@@ -512,11 +552,12 @@ pub fn task(
     ledger: &Arc<Ledger>,
     upstreams: &Upstreams,
     cfg: &crate::config::Checked,
+    bus: &EventBus,
 ) -> anyhow::Result<Option<Arc<dyn LeaderTask>>> {
     if !cfg.payouts.enabled {
         return Ok(None);
     }
-    let payer = Payer::from_config(ledger, upstreams.clone(), cfg)?;
+    let payer = Payer::from_config(ledger, upstreams.clone(), cfg)?.with_events(bus.clone());
     tracing::info!(wallet = %payer.wallet.url, threshold = %Tos(cfg.payouts.policy.default_threshold()),
         max_recipients = cfg.payouts.policy.max_recipients(), tx_fee = %cfg.payouts.policy.tx_fee(),
         interval_s = cfg.payouts.interval.as_secs(), "payouts enabled (run by the leader)");
