@@ -66,6 +66,8 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         retention: RetentionSection::default(),
         payouts: PayoutsSection::default(),
         wallet: WalletSection::default(),
+        admin: None,
+        webhooks: Vec::new(),
     }
 }
 

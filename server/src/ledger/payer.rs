@@ -145,6 +145,46 @@ pub async fn plan_round(
     Ok(plan_payouts(&balances, network, wallet_available, policy))
 }
 
+/// The wallet as a dry run sees it (it is only asked `is_online` and `get_balance`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WalletView {
+    /// No `wallet.url`: planned as if it held enough.
+    NotConfigured,
+    Answered {
+        url: String,
+        online: bool,
+        balance: u64,
+    },
+    /// Planned as if it held enough.
+    Unreachable {
+        url: String,
+        error: String,
+    },
+}
+
+impl WalletView {
+    /// What the plan may spend.
+    pub fn available(&self) -> u64 {
+        match self {
+            WalletView::Answered { balance, .. } => *balance,
+            _ => u64::MAX,
+        }
+    }
+}
+
+/// Asks the configured wallet what it holds (for `payouts --dry-run` and the admin API).
+pub async fn wallet_view(cfg: &crate::config::Checked) -> anyhow::Result<WalletView> {
+    if cfg.raw.wallet.url.is_none() {
+        return Ok(WalletView::NotConfigured);
+    }
+    let wallet = wallet_client(cfg)?;
+    let url = wallet.url.to_string();
+    Ok(match (wallet.is_online().await, wallet.get_balance().await) {
+        (Ok(online), Ok(balance)) => WalletView::Answered { url, online, balance },
+        (Err(e), _) | (_, Err(e)) => WalletView::Unreachable { url, error: e.to_string() },
+    })
+}
+
 /// The wallet client the configuration describes (credentials read now).
 pub fn wallet_client(cfg: &crate::config::Checked) -> anyhow::Result<WalletClient> {
     let w = &cfg.raw.wallet;
