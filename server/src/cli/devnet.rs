@@ -16,6 +16,9 @@ pub struct DevnetCmd {
     /// HTTP API listen address (the API is not built yet; accepted for forward compatibility).
     #[arg(long)]
     http: Option<SocketAddr>,
+    /// The admin API (and /metrics) listen address; its key is written to <data-dir>/admin.key.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    admin: SocketAddr,
     /// The simulated node's JSON-RPC address.
     #[arg(long, default_value = "127.0.0.1:18080")]
     node_rpc: SocketAddr,
@@ -58,6 +61,7 @@ pub fn devnet(args: DevnetCmd) -> ExitCode {
     report(runtime().block_on(devnet::run(DevnetArgs {
         data_dir: args.data_dir,
         stratum: args.stratum,
+        admin: args.admin,
         node_rpc: args.node_rpc,
         wallet_rpc: args.wallet_rpc,
         demo_miners: args.demo_miners,
