@@ -342,3 +342,43 @@ async fn admin_commands_manage_keys_and_switch_a_running_pool() {
     assert!(!out.status.success(), "a revoked key is refused");
     pool.shutdown().await;
 }
+
+#[test]
+fn devnet_creates_an_admin_key_file_readable_by_its_owner_only_and_never_prints_the_key() {
+    use std::io::BufRead as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("tospool-admin-devnet-{}", std::process::id()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tos-pool"))
+        .args([
+            "devnet",
+            "--stratum",
+            "127.0.0.1:0",
+            "--node-rpc",
+            "127.0.0.1:0",
+            "--wallet-rpc",
+            "127.0.0.1:0",
+        ])
+        .args(["--admin", "127.0.0.1:0", "--demo-miners", "0", "--seconds", "6", "--data-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let admin_line = lines.by_ref().find(|l| l.contains("admin API http://")).expect("the admin line");
+    let key_file = dir.join("admin.key");
+    assert!(admin_line.contains(&key_file.display().to_string()), "{admin_line}");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_owned();
+    assert!(key.starts_with(keys::KEY_PREFIX));
+    let addr = admin_line.split("admin API http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (s, v) =
+        rt.block_on(Admin::new(addr.parse().unwrap()).call("GET", "/admin/v1/status", Some(&key), None));
+    assert_eq!(s, 200, "{v}");
+    let rest: Vec<String> = lines.collect();
+    assert!(child.wait().unwrap().success());
+    assert!(!admin_line.contains(&key) && rest.iter().all(|l| !l.contains(&key)), "the key is never printed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
