@@ -300,7 +300,7 @@ pub fn run(args: StratumBenchArgs) -> ExitCode {
         notify_ms_p99: pct(&all.notify_us, 0.99),
         notify_ms_max: pct(&all.notify_us, 1.0),
         notify_samples: all.notify_us.len(),
-        sink: args.database.as_deref().map_or("memory".into(), |u| crate::ledger::db::redact(u)),
+        sink: args.database.as_deref().map_or("memory".into(), crate::ledger::db::redact),
         pool_rss_mb_idle: rss_idle,
         pool_rss_mb_loaded: rss_loaded,
         pool_kb_per_connection: (rss_loaded - rss_idle) * 1024.0 / held.max(1) as f64,

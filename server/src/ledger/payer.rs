@@ -120,6 +120,9 @@ impl PassReport {
     }
 }
 
+/// A batch row to the event of its move.
+type ToEvent = fn(BatchRow) -> PoolEvent;
+
 /// The payer.
 pub struct Payer {
     db: Db,
@@ -239,7 +242,7 @@ impl Payer {
             recipients: b.recipients,
             total: b.total.to_string(),
         };
-        let moved: [(&Vec<i64>, fn(BatchRow) -> PoolEvent); 3] =
+        let moved: [(&Vec<i64>, ToEvent); 3] =
             [(&report.submitted, sent), (&report.confirmed, confirmed), (&report.failed, failed)];
         for (ids, event) in moved {
             for &id in ids {
