@@ -96,3 +96,21 @@ async fn a_gpu_taken_out_of_service_is_published_with_its_reason_then_the_switch
     assert_eq!(e, PoolEvent::VerifierSwitched { mode: "cpu".into(), using_gpu: false });
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_no_node_accepted_is_published_as_refused() {
+    let node = Node::start(DevnetNode::new()).await;
+    let (pool, _sink) = pool(config(&[node.url()], "1000")).await;
+    let mut rx = pool.bus.subscribe();
+    let mut m = Client::connect(&pool);
+    let w = m.login("rig").await;
+    let _stopped = node.stop().await;
+    let nonce = find_nonce(&w.header, &[w.target], &[], 0);
+    assert_eq!(m.submit(10, &w.job, nonce).await["result"], true);
+    let block_id = hex::encode(w.header.with_nonce(nonce).block_id());
+    // Shutdown gives the submission one last attempt, then it is given up.
+    tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await.expect("shutdown completes");
+    let e =
+        next_event(&mut rx, Duration::from_secs(5), |e| matches!(e, PoolEvent::BlockRefused { .. })).await;
+    assert_eq!(e, PoolEvent::BlockRefused { hash: block_id, height: w.height });
+}
