@@ -382,3 +382,46 @@ fn devnet_creates_an_admin_key_file_readable_by_its_owner_only_and_never_prints_
     assert!(!admin_line.contains(&key) && rest.iter().all(|l| !l.contains(&key)), "the key is never printed");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_switch_moves_batches_between_a_real_gpu_adapter_and_the_cpu() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let node = Node::start(DevnetNode::new()).await;
+    let ledger = db.ledger().await;
+    let mut cfg = admin_config(&node);
+    cfg.verifier.backend = "gpu".into();
+    cfg.verifier.allow_cpu_adapter = true; // lavapipe on machines without a GPU
+    cfg.verifier.kernel = "lane".into(); // one kernel: no start-up race between two
+    let pool = match Pool::start(&cfg.check().unwrap(), ledger.clone()).await {
+        Ok(p) => p,
+        Err(e) if std::env::var("TOS_POOL_REQUIRE_GPU").map_or(true, |v| v != "1") => {
+            eprintln!("SKIPPED (no usable GPU adapter: {e:#}; set TOS_POOL_REQUIRE_GPU=1 to fail instead)");
+            return;
+        }
+        Err(e) => panic!("TOS_POOL_REQUIRE_GPU=1 but the GPU verifier did not start: {e:#}"),
+    };
+    let admin = Admin::new(pool.admin_addr.unwrap());
+    let key = keys::create(ledger.db(), "ops", 1).await.unwrap().key;
+    let (_, v) = admin.call("GET", "/admin/v1/status", Some(&key), None).await;
+    assert_eq!(
+        (v["verifier"]["mode"].as_str(), v["verifier"]["gpu"]["state"].as_str()),
+        (Some("gpu"), Some("in_use")),
+        "{v}"
+    );
+    let mut m = Client::connect(&pool);
+    let w = m.login("rig").await;
+    let mut next = 0;
+    assert_eq!(submit_share(&mut m, &w, &mut next).await["result"], true);
+    let st = pool.engine.stats();
+    assert_eq!((st.gpu_batches, st.cpu_batches), (1, 0), "{st:?}");
+    let (s, v) = admin.call("POST", "/admin/v1/verifier", Some(&key), Some(json!({"mode": "cpu"}))).await;
+    assert_eq!((s, v["using_gpu"].as_bool()), (200, Some(false)), "{v}");
+    assert_eq!(submit_share(&mut m, &w, &mut next).await["result"], true);
+    let st = pool.engine.stats();
+    assert_eq!((st.gpu_batches, st.cpu_batches), (1, 1), "{st:?}");
+    let (s, _) = admin.call("POST", "/admin/v1/verifier", Some(&key), Some(json!({"mode": "gpu"}))).await;
+    assert_eq!(s, 200);
+    assert_eq!(submit_share(&mut m, &w, &mut next).await["result"], true);
+    assert_eq!(pool.engine.stats().gpu_batches, 2);
+    pool.shutdown().await;
+}
