@@ -202,6 +202,13 @@ async fn scenario(backend: Backend) {
         assert!(names.contains(&a), "{a} in {names:?}");
     }
     assert!(actions.iter().all(|a| a.1 == "ops" && !a.3.contains(&key)));
+
+    // The keys cannot be read (here: their table is gone): the keys last read still decide.
+    tos_pool::on_db!(ledger.db(), |p| sqlx::query("DROP TABLE admin_keys").execute(p).await.map(|_| ()))
+        .unwrap();
+    assert_eq!(admin.call("GET", "/admin/v1/status", Some(&key), None).await.0, 200);
+    assert_eq!(admin.call("GET", "/admin/v1/status", Some(&spare), None).await.0, 401, "still revoked");
+    assert_eq!(admin.call("GET", "/admin/v1/status", Some("tpk_wrong"), None).await.0, 401);
     pool.shutdown().await;
 }
 

@@ -111,6 +111,7 @@ async fn start_admin(
         config: Arc::new(cfg.clone()),
         network: cfg.network,
         metrics,
+        known_keys: Default::default(),
     };
     let (addr, task) = crate::admin::serve(listen, state, lifecycle.token(Phase::Accept)).await?;
     tracing::info!(%addr, "admin API listening (Bearer keys: tos-pool admin create-key)");

@@ -39,8 +39,22 @@ pub async fn require_key(
         ));
     }
     let presented = bearer(req.headers()).map(str::to_owned);
-    let checked = keys::check(state.ledger.db(), presented.as_deref()).await.map_err(ApiError::internal)?;
-    match checked {
+    let stored = match keys::load(state.ledger.db()).await {
+        Ok(stored) => {
+            *state.known_keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(stored.clone());
+            stored
+        }
+        // The database is down: the keys last read still open the API (the operator may need
+        // it most now); a revocation made meanwhile applies once the database answers.
+        Err(e) => match state.known_keys.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            Some(stored) => {
+                tracing::warn!(error = %e, "admin keys unreadable: checking against the keys last read");
+                stored
+            }
+            None => return Err(ApiError::internal(format!("reading the admin keys: {e}"))),
+        },
+    };
+    match keys::match_key(&stored, presented.as_deref()) {
         Ok(name) => {
             req.extensions_mut().insert(KeyName(name));
             Ok(next.run(req).await)

@@ -96,24 +96,49 @@ pub async fn list(db: &Db) -> Result<Vec<KeyInfo>, sqlx::Error> {
         .collect())
 }
 
-/// The name of the key `presented` is, if it is an active key.
-pub async fn check(db: &Db, presented: Option<&str>) -> Result<Result<String, KeyRefused>, sqlx::Error> {
-    let Some(presented) = presented.filter(|k| !k.is_empty()) else { return Ok(Err(KeyRefused::Missing)) };
-    let wanted = hash_key(presented);
+/// A stored key as the gate compares it.
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    name: String,
+    hash: Option<blake3::Hash>,
+    revoked: bool,
+}
+
+/// Every stored key (hashes only).
+pub async fn load(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
     let q = "SELECT name, key_hash, revoked_ms FROM admin_keys";
     let rows: Vec<(String, String, Option<i64>)> = on_db!(db, |p| sqlx::query_as(q).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, hash, revoked)| StoredKey {
+            name,
+            hash: blake3::Hash::from_hex(&hash).ok(),
+            revoked: revoked.is_some(),
+        })
+        .collect())
+}
+
+/// The name of the active key `presented` is, among `stored`.
+pub fn match_key(stored: &[StoredKey], presented: Option<&str>) -> Result<String, KeyRefused> {
+    let Some(presented) = presented.filter(|k| !k.is_empty()) else { return Err(KeyRefused::Missing) };
+    let wanted = hash_key(presented);
     // Every row is compared (no early exit), each in constant time.
-    let mut found: Option<(String, bool)> = None;
-    for (name, stored, revoked) in rows {
-        if blake3::Hash::from_hex(&stored).is_ok_and(|h| h == wanted) {
-            found = Some((name, revoked.is_some()));
+    let mut found: Option<&StoredKey> = None;
+    for k in stored {
+        if k.hash.is_some_and(|h| h == wanted) {
+            found = Some(k);
         }
     }
-    Ok(match found {
-        Some((name, false)) => Ok(name),
-        Some((_, true)) => Err(KeyRefused::Revoked),
+    match found {
+        Some(k) if !k.revoked => Ok(k.name.clone()),
+        Some(_) => Err(KeyRefused::Revoked),
         None => Err(KeyRefused::Unknown),
-    })
+    }
+}
+
+/// The name of the key `presented` is, if it is an active key (read from the database now).
+pub async fn check(db: &Db, presented: Option<&str>) -> Result<Result<String, KeyRefused>, sqlx::Error> {
+    Ok(match_key(&load(db).await?, presented))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use axum::routing::{delete, get, post};
 use pool_core::VerifyEngine;
 use pool_core::address::Network;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// What the handlers share (cheap to clone).
@@ -44,6 +44,8 @@ pub struct AdminState {
     pub config: Arc<Checked>,
     pub network: Network,
     pub metrics: MetricsSource,
+    /// The keys as last read from the database (used while it is unreachable).
+    pub known_keys: Arc<Mutex<Option<Vec<keys::StoredKey>>>>,
 }
 
 async fn not_found() -> error::ApiError {
