@@ -22,6 +22,7 @@ use support::db::{Backend, TestDb};
 use tos_pool::config::Rewards;
 use tos_pool::devnet::node::DevnetNode;
 use tos_pool::devnet::{demo_address, pool_address};
+use tos_pool::events::{EventBus, PoolEvent};
 use tos_pool::ledger::Ledger;
 use tos_pool::ledger::accounts::{self, Balances};
 use tos_pool::ledger::audit::audit_block;
@@ -438,9 +439,12 @@ async fn a_block_goes_candidate_immature_mature_credited_once(backend: Backend) 
     assert!(want.pps_fund > 0 && want.credits.len() == 3, "PPLNS, PROP and PPS all take part: {want:?}");
 
     // Not yet stable: immature, the split of the node's reward in `immature`.
-    let unlocker = env.unlocker();
+    let bus = EventBus::default();
+    let mut events = bus.subscribe();
+    let unlocker = env.unlocker().with_events(bus);
     let run = unlocker.run_once().await.unwrap();
     assert_eq!((run.immature, run.mature), (1, 0));
+    assert!(events.try_recv().is_err(), "immature is not yet an event");
     let b = env.block(&m.id).await;
     assert_eq!(b.status, "immature");
     assert_eq!(
@@ -471,6 +475,14 @@ async fn a_block_goes_candidate_immature_mature_credited_once(backend: Backend) 
     assert_eq!(run.mature, 1);
     let b = env.block(&m.id).await;
     assert_eq!(b.status, "mature");
+    assert_eq!(
+        events.try_recv().unwrap(),
+        PoolEvent::BlockMatured {
+            hash: hex::encode(m.id),
+            height: m.height,
+            reward: MINER_REWARD.to_string()
+        }
+    );
     for &i in &miners {
         let credit = want.credits.get(&i).copied().unwrap_or(0);
         assert_eq!(env.balances(i).await, Balances { balance: credit, ..Balances::default() }, "miner {i}");
@@ -494,6 +506,7 @@ async fn a_block_goes_candidate_immature_mature_credited_once(backend: Backend) 
         assert_eq!((run.immature, run.mature, run.orphaned), (0, 0, 0));
     }
     assert_eq!(env.all_balances(&miners).await, after);
+    assert!(events.try_recv().is_err(), "published once");
     assert_eq!(env.count("SELECT COUNT(*) FROM balance_changes").await, 6);
     let audit = audit_block(env.db(), &m.id, None).await.unwrap();
     assert!(!audit.has_difference(), "{}", audit.render());
@@ -512,7 +525,9 @@ async fn an_orphaned_block_has_its_immature_credits_reversed(backend: Backend) {
     let m = env.mine();
     assert_eq!(m.height, 25);
     env.record_block(&m, 1, Scheme::Pplns, 100, base + 2).await;
-    let unlocker = env.unlocker();
+    let bus = EventBus::default();
+    let mut events = bus.subscribe();
+    let unlocker = env.unlocker().with_events(bus);
     assert_eq!(unlocker.run_once().await.unwrap().immature, 1, "ordered, not yet stable: immature");
     let immature = env.balances(1).await.immature + env.balances(2).await.immature;
     assert!(immature > 0);
@@ -524,6 +539,10 @@ async fn an_orphaned_block_has_its_immature_credits_reversed(backend: Backend) {
     env.advance(2);
     let run = unlocker.run_once().await.unwrap();
     assert_eq!(run.orphaned, 1);
+    assert_eq!(
+        events.try_recv().unwrap(),
+        PoolEvent::BlockOrphaned { hash: hex::encode(m.id), height: m.height }
+    );
     let b = env.block(&m.id).await;
     assert_eq!(
         (b.status.as_str(), b.reward, b.block_type.as_deref(), b.topoheight),

@@ -13,6 +13,7 @@ use pool_core::payout::estimate_tx_fee;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tos_pool::devnet::accounts::TxFaults;
+use tos_pool::events::PoolEvent;
 use tos_pool::ledger::payer::Round;
 use tos_pool::ledger::payout_store::{self, BatchStatus};
 use tos_pool::wallet::Credentials;
@@ -34,11 +35,20 @@ async fn a_payout_is_confirmed_only_once_executed_in_a_stable_block() {
         let db = tdb.connect().await;
         let amounts = [5 * COIN, 2 * COIN, 3 * COIN / 2, COIN / 2];
         let ids = credit_all(&db, &amounts).await;
-        let p = InProcess::start(&tdb, &devnet, &Settings::default()).await;
+        let mut p = InProcess::start(&tdb, &devnet, &Settings::default()).await;
 
         let r = p.pass().await;
         assert_eq!((r.created.len(), r.submitted.len()), (1, 1), "{r:?}");
         let batch = r.created[0];
+        let tx_hash = payout_store::batch(&db, batch).await.unwrap().unwrap().tx_hash.unwrap();
+        assert_eq!(
+            p.events.try_recv().unwrap(),
+            PoolEvent::PaymentSent {
+                tx_hash: tx_hash.clone(),
+                recipients: 3,
+                total: (17 * COIN / 2).to_string()
+            }
+        );
         for (id, a) in ids.iter().zip(amounts).take(3) {
             let b = balances_of(&db, *id).await;
             assert_eq!((b.balance, b.pending, b.paid), (0, a, 0), "intent first: balance → pending");
@@ -59,6 +69,8 @@ async fn a_payout_is_confirmed_only_once_executed_in_a_stable_block() {
         assert_eq!(totals(&db).await.1, 17 * COIN / 2, "still pending");
         devnet.advance(1);
         assert_eq!(p.pass().await.confirmed, [batch], "24 blocks on top: stable");
+        assert_eq!(p.events.try_recv().unwrap(), PoolEvent::PaymentConfirmed { tx_hash });
+        assert!(p.events.try_recv().is_err(), "one event per move");
 
         let fee = estimate_tx_fee(3);
         assert_eq!(
@@ -243,11 +255,16 @@ async fn a_failed_build_gives_the_money_back_and_the_next_round_pays_once() {
         devnet.node.fund(&pool_address(), 100 * COIN);
         let db = tdb.connect().await;
         let ids = credit_all(&db, &[2 * COIN, 3 * COIN]).await;
-        let p = InProcess::start(&tdb, &devnet, &Settings::default()).await;
+        let mut p = InProcess::start(&tdb, &devnet, &Settings::default()).await;
         *devnet.wallet.faults().fail_builds.lock().unwrap() =
             Some("Insufficient funds: needed 5, available 0".into());
         let r = p.pass().await;
         assert_eq!((r.created.len(), r.failed.len()), (1, 1), "{r:?}");
+        let e = p.events.try_recv().unwrap();
+        assert!(
+            matches!(&e, PoolEvent::PaymentFailed { reason, recipients: 2, total } if reason.contains("Insufficient funds") && *total == (5 * COIN).to_string()),
+            "{e:?}"
+        );
         let row = payout_store::batch(&db, r.failed[0]).await.unwrap().unwrap();
         assert_eq!(row.status, BatchStatus::Failed);
         assert!(row.error.as_deref().unwrap().contains("Insufficient funds"), "{row:?}");

@@ -14,6 +14,7 @@
 //!   GPU when another thread took it out of service. [`VerifyEngine::verify`] never fails and never
 //!   returns a verdict the CPU would not.
 
+use crate::histogram::{BATCH_SIZES, Histogram, HistogramSnapshot, LATENCY_US};
 use crate::verify::{ShareCheck, Verdict, VerifyBackend, VerifyError};
 use std::fmt;
 use std::str::FromStr;
@@ -165,6 +166,34 @@ pub struct Calibration {
     pub chose_gpu: bool,
 }
 
+/// Distributions for metrics: batch verify time per backend (µs) and batch sizes (shares).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineTimings {
+    pub cpu_batch_us: HistogramSnapshot,
+    pub gpu_batch_us: HistogramSnapshot,
+    pub batch_shares: HistogramSnapshot,
+}
+
+struct Timings {
+    cpu_batch_us: Histogram,
+    gpu_batch_us: Histogram,
+    batch_shares: Histogram,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            cpu_batch_us: Histogram::new(LATENCY_US),
+            gpu_batch_us: Histogram::new(LATENCY_US),
+            batch_shares: Histogram::new(BATCH_SIZES),
+        }
+    }
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros().min(u64::MAX as u128) as u64
+}
+
 #[derive(Default)]
 struct Counters {
     gpu_batches: AtomicU64,
@@ -194,6 +223,7 @@ pub struct VerifyEngine {
     sample_every: u64,
     sample_counter: AtomicU64,
     counters: Counters,
+    timings: Timings,
 }
 
 impl VerifyEngine {
@@ -218,6 +248,7 @@ impl VerifyEngine {
             sample_every: sample_every.max(1),
             sample_counter: AtomicU64::new(0),
             counters: Counters::default(),
+            timings: Timings::default(),
         };
         engine.set_mode(mode)?;
         Ok(engine)
@@ -307,10 +338,13 @@ impl VerifyEngine {
         if shares.is_empty() {
             return Vec::new();
         }
+        self.timings.batch_shares.record(shares.len() as u64);
         if let Some(gpu) = self.gpu_worker.as_ref().filter(|_| self.using_gpu()) {
             let generation = self.generation.load(Ordering::SeqCst);
+            let started = Instant::now();
             match gpu.verify(shares, self.gpu_timeout().for_batch(shares.len())) {
                 Ok(verdicts) => {
+                    self.timings.gpu_batch_us.record(micros(started));
                     self.counters.gpu_batches.fetch_add(1, Ordering::Relaxed);
                     self.counters.gpu_shares.fetch_add(shares.len() as u64, Ordering::Relaxed);
                     if self.confirm(shares, &verdicts) && self.generation.load(Ordering::SeqCst) == generation
@@ -333,7 +367,10 @@ impl VerifyEngine {
     pub fn verify_cpu(&self, shares: &[ShareCheck]) -> Vec<Verdict> {
         self.counters.cpu_batches.fetch_add(1, Ordering::Relaxed);
         self.counters.cpu_shares.fetch_add(shares.len() as u64, Ordering::Relaxed);
-        self.cpu.verify_batch(shares).expect("the CPU backend does not fail")
+        let started = Instant::now();
+        let verdicts = self.cpu.verify_batch(shares).expect("the CPU backend does not fail");
+        self.timings.cpu_batch_us.record(micros(started));
+        verdicts
     }
 
     /// Re-checks on the CPU the GPU's block claims, every verdict that would reject, and a sample.
@@ -382,6 +419,16 @@ impl VerifyEngine {
             gpu_mismatches: l(&c.gpu_mismatches),
             gpu_failures: l(&c.gpu_failures),
             reverified_batches: l(&c.reverified_batches),
+        }
+    }
+
+    /// Batch verify times per backend and batch sizes (lock-free readings).
+    pub fn timings(&self) -> EngineTimings {
+        let t = &self.timings;
+        EngineTimings {
+            cpu_batch_us: t.cpu_batch_us.snapshot(),
+            gpu_batch_us: t.gpu_batch_us.snapshot(),
+            batch_shares: t.batch_shares.snapshot(),
         }
     }
 
@@ -495,6 +542,9 @@ mod tests {
         assert_eq!((st.gpu_batches, st.gpu_shares, st.cpu_batches), (1, 100, 0));
         assert_eq!(st.gpu_rechecked, 10);
         assert!(e.using_gpu() && e.out_of_service_reason().is_none());
+        let t = e.timings();
+        assert_eq!((t.gpu_batch_us.count, t.cpu_batch_us.count, t.batch_shares.count), (1, 0, 1));
+        assert_eq!(t.batch_shares.sum, 100);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! | [`engine`] | `VerifyEngine`: `auto | gpu | cpu`, runtime switch, CPU re-checks of GPU hashes, fallback |
 //! | [`stratum`] | the Stratum V1 dialect tosminer speaks: parse requests, build replies and notifications |
 //! | [`hexutil`] | strict fixed-length hex decoding |
+//! | [`histogram`] | lock-free fixed-bucket histograms (verify latency, batch sizes) for metrics |
 //! | [`payout`] | payout plans: thresholds, address checks, ≤ 500-recipient batches, tx fees, the wallet bound |
 //! | [`reward`] | a block's money: fee, PPLNS window, PROP/PPS/SOLO splits, PPS per share, effort — exact, conserving |
 
@@ -28,6 +29,7 @@ pub mod difficulty;
 pub mod engine;
 pub mod hash;
 pub mod hexutil;
+pub mod histogram;
 pub mod issue;
 pub mod jobs;
 pub mod payout;

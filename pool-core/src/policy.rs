@@ -234,6 +234,22 @@ impl BanList {
         self.bans.insert(src, now_ms + self.config.ban_ms);
     }
 
+    /// Bans `ip`'s source until `until_ms` (the admin's ban, with its own duration; an existing
+    /// longer ban is kept).
+    pub fn ban_until(&mut self, ip: IpAddr, until_ms: u64) {
+        let src = ban_source(ip);
+        let until = self.bans.get(&src).map_or(until_ms, |&u| u.max(until_ms));
+        self.bans.insert(src, until);
+    }
+
+    /// The live bans (source, until), soonest-ending first.
+    pub fn live_bans(&self, now_ms: u64) -> Vec<(IpAddr, u64)> {
+        let mut v: Vec<(IpAddr, u64)> =
+            self.bans.iter().filter(|(_, u)| **u > now_ms).map(|(k, u)| (*k, *u)).collect();
+        v.sort_by_key(|(ip, u)| (*u, *ip));
+        v
+    }
+
     /// Lifts a ban (the admin's unban).
     pub fn unban(&mut self, ip: IpAddr) -> bool {
         self.bans.remove(&ban_source(ip)).is_some()
@@ -391,5 +407,17 @@ mod tests {
         let disabled = BanConfig { enabled: false, ..cfg(10, 10) };
         let mut off = BanList::new(disabled);
         assert!((0..100).all(|_| !off.record(ip, ShareOutcome::Invalid, 0)));
+    }
+
+    #[test]
+    fn an_operator_ban_is_listed_until_it_ends_and_lifted_by_unban() {
+        let mut b = BanList::new(cfg(10, 1000));
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        b.ban_until(ip, 5_000);
+        b.ban_until(ip, 4_000);
+        assert_eq!(b.live_bans(0), vec![(ban_source(ip), 5_000)], "the longer ban is kept, by /64");
+        assert!(b.is_banned("2001:db8::2".parse().unwrap(), 4_999));
+        assert!(b.live_bans(5_000).is_empty());
+        assert!(b.unban(ip) && !b.is_banned(ip, 0));
     }
 }

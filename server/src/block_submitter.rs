@@ -9,7 +9,10 @@
 //! * Shutdown finishes every submission in progress (one last attempt each) before it completes.
 //! * Each outcome goes to the [`ShareSink`] (the ledger tracks the block from there) and triggers
 //!   an immediate template refresh.
+//! * `block_found` is published on the [`EventBus`] as a block arrives, `block_refused` when no node
+//!   accepted it.
 
+use crate::events::{EventBus, PoolEvent};
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::node::Upstreams;
 use crate::share_stage::{BlockCandidate, BlockOutcome, ShareSink};
@@ -63,6 +66,7 @@ struct Submitter {
     stats: Arc<PoolStats>,
     refresh: Arc<Notify>,
     policy: RetryPolicy,
+    bus: EventBus,
 }
 
 /// Starts the task under `lifecycle` ([`Phase::Blocks`]).
@@ -73,9 +77,10 @@ pub fn spawn(
     stats: Arc<PoolStats>,
     refresh: Arc<Notify>,
     policy: RetryPolicy,
+    bus: EventBus,
 ) -> BlockSubmitterHandle {
     let (tx, rx) = mpsc::unbounded_channel();
-    let submitter = Arc::new(Submitter { upstreams, sink, stats, refresh, policy });
+    let submitter = Arc::new(Submitter { upstreams, sink, stats, refresh, policy, bus });
     lifecycle.spawn(Phase::Blocks, run(submitter, rx, lifecycle.token(Phase::Blocks)));
     BlockSubmitterHandle { tx }
 }
@@ -103,6 +108,12 @@ async fn run(s: Arc<Submitter>, mut rx: mpsc::UnboundedReceiver<BlockCandidate>,
 
 impl Submitter {
     async fn submit(self: Arc<Self>, b: BlockCandidate, stop: CancellationToken) {
+        self.bus.publish(PoolEvent::BlockFound {
+            hash: hex::encode(b.block_id),
+            height: b.height,
+            finder: b.finder.address.to_string(),
+            worker: b.finder.worker.clone(),
+        });
         let work_hex = b.miner_work.to_hex();
         let started = tokio::time::Instant::now();
         let mut backoff = self.policy.first_backoff;
@@ -142,6 +153,7 @@ impl Submitter {
         };
         self.stats.blocks_failed.fetch_add(1, Ordering::Relaxed);
         log_unsubmitted(&b, &errors);
+        self.bus.publish(PoolEvent::BlockRefused { hash: hex::encode(b.block_id), height: b.height });
         self.refresh.notify_one();
         self.sink.block_outcome(&BlockOutcome::Failed { block_id: b.block_id, errors }).await;
     }

@@ -65,16 +65,25 @@
 //! cors_origins = []         # origins allowed to call the API from a browser ("*" for any)
 //! rate_limit_per_minute = 120   # per client IP, on /api/v1
 //! ws_max_connections = 1024
+//!
+//! [admin]                   # optional: the admin API and /metrics on their own listener
+//! listen = "127.0.0.1:8089"
+//!
+//! [[webhooks]]              # any number; events from events::EVENT_NAMES
+//! url = "https://hooks.example/tos"
+//! events = ["block_found", "block_matured", "block_orphaned", "payment_failed", "gpu_out_of_service", "node_down"]
+//! # timeout_ms = 5000
+//! # max_attempts = 6
 //! ```
 
 use anyhow::{Context as _, bail};
 use pool_core::address::{Address, Network};
 use pool_core::{BackendMode, Difficulty};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub pool: PoolSection,
@@ -99,10 +108,16 @@ pub struct Config {
     /// The public web API and dashboard (none when absent).
     #[serde(default)]
     pub http: Option<HttpSection>,
+    /// The admin API (`crate::admin`); absent: not served.
+    #[serde(default)]
+    pub admin: Option<AdminSection>,
+    /// Where events are POSTed (`crate::webhooks`).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSection>,
 }
 
 /// The public web API, WebSocket feed and dashboard (`crate::http`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
     pub listen: SocketAddr,
@@ -142,8 +157,66 @@ impl HttpSection {
     }
 }
 
+/// The admin API's own listener (keep it on loopback or a private network: it switches the
+/// verifier and bans miners; its keys live hashed in the database, `tos-pool admin create-key`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection { listen: SocketAddr::from(([127, 0, 0, 1], 8089)) }
+    }
+}
+
+/// One webhook: the events it wants, POSTed as JSON to `url`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    pub url: String,
+    /// Names from `events::EVENT_NAMES`.
+    pub events: Vec<String>,
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Attempts per event before it is dropped (with a warning).
+    #[serde(default = "default_webhook_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_webhook_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_webhook_attempts() -> u32 {
+    6
+}
+
+impl WebhookSection {
+    fn check(&self, i: usize) -> anyhow::Result<()> {
+        let key = format!("webhooks[{i}]");
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            bail!("{key}.url {:?} is not an http:// or https:// URL", self.url);
+        }
+        if self.events.is_empty() {
+            bail!(
+                "{key}.events is empty: list the events to send ({})",
+                crate::events::EVENT_NAMES.join(", ")
+            );
+        }
+        if let Some(bad) = self.events.iter().find(|e| !crate::events::EVENT_NAMES.contains(&e.as_str())) {
+            bail!("{key}.events: unknown event {bad:?} (known: {})", crate::events::EVENT_NAMES.join(", "));
+        }
+        if self.timeout_ms == 0 || self.max_attempts == 0 {
+            bail!("{key}.timeout_ms and {key}.max_attempts must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 /// Paying balances out (the payer, `ledger::payer`). Amounts are decimal TOS strings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PayoutsSection {
     pub enabled: bool,
@@ -182,7 +255,7 @@ impl Default for PayoutsSection {
 
 /// The TOS wallet's RPC. Its credentials come from `credentials_env` or `credentials_file`
 /// (`user:password`), never from this file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WalletSection {
     pub url: Option<String>,
@@ -217,7 +290,7 @@ pub struct Payouts {
 
 /// Where the ledger lives. The URL may carry a password, so it comes from exactly one of `url`
 /// (no password allowed), `url_env` (an environment variable) or `url_file` (a file).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
     pub url: Option<String>,
@@ -229,7 +302,7 @@ pub struct DatabaseSection {
 }
 
 /// Reward schemes and fees (percentages as exact decimal strings).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RewardsSection {
     /// The schemes miners may choose (`pplns`, `pps`, `prop`, `solo`).
@@ -268,7 +341,7 @@ pub struct Rewards {
 }
 
 /// Following found blocks to maturity, and crediting (the leader's unlocker and PPS crediter).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BlocksSection {
     /// How often the unlocker asks the node about every block not yet mature or orphaned.
@@ -297,7 +370,7 @@ impl Default for BlocksSection {
 }
 
 /// How long raw data is kept (pruned by the leader in bounded chunks).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionSection {
     /// Raw shares are kept at least this long (so recent blocks can be audited), and always as long
@@ -321,7 +394,7 @@ impl Default for RetentionSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolSection {
     pub address: String,
@@ -331,7 +404,7 @@ pub struct PoolSection {
     pub instance_id: u8,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StratumSection {
     pub listen: SocketAddr,
@@ -348,7 +421,7 @@ pub struct StratumSection {
     pub max_connections_per_ip: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSection {
     pub urls: Vec<String>,
@@ -362,7 +435,7 @@ pub struct NodeSection {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerifierSection {
     pub backend: String,
@@ -514,6 +587,9 @@ impl Config {
         self.wallet.check(payouts.enabled)?;
         if let Some(h) = &self.http {
             h.check()?;
+        }
+        for (i, w) in self.webhooks.iter().enumerate() {
+            w.check(i)?;
         }
         Ok(Checked {
             raw: self,

@@ -21,7 +21,8 @@ pub enum PoolEvent {
         finder: String,
         worker: String,
     },
-    /// Every node refused a found block (its template and work are in the log for resubmission).
+    /// No node accepted a found block: every node refused it, or none answered before the
+    /// submitter gave up (its template and work are in the log for resubmission).
     BlockRefused {
         hash: String,
         height: u64,

@@ -67,6 +67,8 @@ impl From<Arc<Ledger>> for Sink {
 pub struct Pool {
     pub stratum_addr: SocketAddr,
     pub tls_addr: Option<SocketAddr>,
+    /// The admin API and `/metrics`, when `[admin]` is configured.
+    pub admin_addr: Option<SocketAddr>,
     pub stats: Arc<PoolStats>,
     pub engine: Arc<VerifyEngine>,
     pub jobs: JobFeed,
@@ -77,6 +79,45 @@ pub struct Pool {
     pub bus: EventBus,
     sink: Arc<dyn ShareSink>,
     lifecycle: Lifecycle,
+}
+
+/// Serves the admin API (and `/metrics`) on `listen`; its keys live in the ledger.
+#[allow(clippy::too_many_arguments)]
+async fn start_admin(
+    listen: SocketAddr,
+    cfg: &Checked,
+    ledger: &Option<Arc<Ledger>>,
+    engine: &Arc<VerifyEngine>,
+    upstreams: &Upstreams,
+    ctx: &Arc<Context>,
+    stats: &Arc<PoolStats>,
+    lifecycle: &Lifecycle,
+) -> anyhow::Result<SocketAddr> {
+    let ledger = ledger
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("[admin] needs the database: its API keys are stored there"))?;
+    let metrics = crate::metrics::MetricsSource {
+        stats: stats.clone(),
+        engine: engine.clone(),
+        stage: ctx.stage.clone(),
+        upstreams: upstreams.clone(),
+        ledger: Some(ledger.clone()),
+    };
+    let state = crate::admin::AdminState {
+        ledger,
+        engine: engine.clone(),
+        upstreams: upstreams.clone(),
+        stratum: ctx.clone(),
+        config: Arc::new(cfg.clone()),
+        network: cfg.network,
+        metrics,
+        known_keys: Default::default(),
+    };
+    let (addr, task) = crate::admin::serve(listen, state, lifecycle.token(Phase::Accept)).await?;
+    tracing::info!(%addr, "admin API listening (Bearer keys: tos-pool admin create-key)");
+    println!("admin listening on {addr}");
+    lifecycle.spawn(Phase::Accept, task);
+    Ok(addr)
 }
 
 impl Pool {
@@ -156,12 +197,26 @@ impl Pool {
             rules,
         };
         if let Some(l) = &ledger {
-            let ctx =
-                SingletonContext { ledger: l.clone(), upstreams: upstreams.clone(), config: cfg.clone() };
+            let ctx = SingletonContext {
+                ledger: l.clone(),
+                upstreams: upstreams.clone(),
+                config: cfg.clone(),
+                bus: bus.clone(),
+            };
             let tasks = singletons(&ctx)?;
             if !tasks.is_empty() {
                 leader::spawn(&lifecycle, l.clone(), tasks);
             }
+        }
+        let (hooks, _) = crate::webhooks::tasks(
+            &bus,
+            &cfg.raw.webhooks,
+            crate::webhooks::Backoff::default(),
+            tls.clone(),
+            lifecycle.token(Phase::Background),
+        );
+        for hook in hooks {
+            lifecycle.spawn(Phase::Background, hook);
         }
         let jobs = job_dispatcher::spawn(&lifecycle, upstreams.clone(), tls, epoch_ms, timing);
         let blocks = block_submitter::spawn(
@@ -171,6 +226,16 @@ impl Pool {
             stats.clone(),
             jobs.refresh_now.clone(),
             RetryPolicy::default(),
+            bus.clone(),
+        );
+        lifecycle.spawn(
+            Phase::Background,
+            crate::status_watch::run(
+                engine.clone(),
+                upstreams.clone(),
+                bus.clone(),
+                lifecycle.token(Phase::Background),
+            ),
         );
         let stage = share_stage::spawn(
             &lifecycle,
@@ -232,6 +297,12 @@ impl Pool {
         // A machine-readable line for scripts and tests (the port may have been chosen by the OS).
         println!("stratum listening on {stratum_addr}");
         lifecycle.spawn(Phase::Accept, stratum::serve(listener, ctx.clone(), None));
+        let admin_addr = match &cfg.raw.admin {
+            Some(a) => Some(
+                start_admin(a.listen, cfg, &ledger, &engine, &upstreams, &ctx, &stats, &lifecycle).await?,
+            ),
+            None => None,
+        };
         let tls_addr = match cfg.raw.stratum.tls_listen {
             Some(addr) => {
                 let (cert, key) = (cfg.raw.stratum.tls_cert.as_ref(), cfg.raw.stratum.tls_key.as_ref());
@@ -246,7 +317,20 @@ impl Pool {
             }
             None => None,
         };
-        Ok(Pool { stratum_addr, tls_addr, stats, engine, jobs, upstreams, ctx, ledger, bus, sink, lifecycle })
+        Ok(Pool {
+            stratum_addr,
+            tls_addr,
+            admin_addr,
+            stats,
+            engine,
+            jobs,
+            upstreams,
+            ctx,
+            ledger,
+            bus,
+            sink,
+            lifecycle,
+        })
     }
 
     /// The ordered shutdown: stop accepting; every connection writes its owed answers, sends

@@ -218,6 +218,8 @@ pub fn checked(db: &TestDb, devnet: &Devnet, s: &Settings) -> Checked {
 pub struct InProcess {
     pub payer: Payer,
     pub ledger: Arc<Ledger>,
+    /// What the payer published (`payment_sent` / `confirmed` / `failed`).
+    pub events: tokio::sync::broadcast::Receiver<tos_pool::events::PoolEvent>,
 }
 
 impl InProcess {
@@ -238,8 +240,11 @@ impl InProcess {
             cfg.address.clone(),
             Network::Devnet,
         );
-        let payer = Payer::from_config(&ledger, upstreams, &cfg).expect("the payer is set up");
-        InProcess { payer, ledger }
+        let bus = tos_pool::events::EventBus::default();
+        let events = bus.subscribe();
+        let payer =
+            Payer::from_config(&ledger, upstreams, &cfg).expect("the payer is set up").with_events(bus);
+        InProcess { payer, ledger, events }
     }
 
     pub async fn pass(&self) -> tos_pool::ledger::payer::PassReport {

@@ -16,6 +16,9 @@ pub struct DevnetCmd {
     /// Web API and dashboard listen address (8080 is the TOS daemon's RPC port, hence 8088).
     #[arg(long, default_value = "127.0.0.1:8088")]
     http: SocketAddr,
+    /// The admin API (and /metrics) listen address; its key is written to <data-dir>/admin.key.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    admin: SocketAddr,
     /// The simulated node's JSON-RPC address.
     #[arg(long, default_value = "127.0.0.1:18080")]
     node_rpc: SocketAddr,
@@ -56,6 +59,7 @@ pub fn devnet(args: DevnetCmd) -> ExitCode {
         data_dir: args.data_dir,
         stratum: args.stratum,
         http: Some(args.http),
+        admin: args.admin,
         node_rpc: args.node_rpc,
         wallet_rpc: args.wallet_rpc,
         demo_miners: args.demo_miners,

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod admin;
 mod audit;
 mod bench;
 mod bench_ledger;
@@ -41,6 +42,9 @@ enum Command {
     /// Recompute stored credits and show any difference.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Admin API keys, and the running pool's verifier switch.
+    #[command(subcommand)]
+    Admin(admin::AdminCmd),
     /// Show what the payer would pay now (`--dry-run`): recipients, amounts, fees, skipped, deferred.
     Payouts(payouts::PayoutsArgs),
     /// (internal) One payer run against the configured database, nodes and wallet.
@@ -69,6 +73,7 @@ impl Cli {
             Command::Devnet(args) => devnet::devnet(args),
             Command::DevnetNode(args) => devnet::devnet_node(args),
             Command::Audit(cmd) => audit::run(cmd),
+            Command::Admin(cmd) => admin::run(cmd),
             Command::Payouts(args) => payouts::payouts(args),
             Command::PayoutPass(args) => payouts::payout_pass(args),
             Command::BenchPoolServer { block_interval_ms, database } => {

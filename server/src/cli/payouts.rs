@@ -73,30 +73,21 @@ async fn dry_run(config: PathBuf) -> anyhow::Result<()> {
             config.display()
         );
     }
-    let available = match &cfg.raw.wallet.url {
-        None => {
-            println!("wallet: not configured (wallet.url): planned as if it held enough");
-            u64::MAX
+    let view = payer::wallet_view(&cfg).await?;
+    match &view {
+        payer::WalletView::NotConfigured => {
+            println!("wallet: not configured (wallet.url): planned as if it held enough")
         }
-        Some(_) => {
-            let wallet = payer::wallet_client(&cfg)?;
-            match (wallet.is_online().await, wallet.get_balance().await) {
-                (Ok(online), Ok(balance)) => {
-                    println!(
-                        "wallet {}: {}, balance {} TOS",
-                        wallet.url,
-                        if online { "online" } else { "OFFLINE (the payer would wait)" },
-                        Tos(balance)
-                    );
-                    balance
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    println!("wallet {}: unreachable ({e}): planned as if it held enough", wallet.url);
-                    u64::MAX
-                }
-            }
+        payer::WalletView::Answered { url, online, balance } => println!(
+            "wallet {url}: {}, balance {} TOS",
+            if *online { "online" } else { "OFFLINE (the payer would wait)" },
+            Tos(*balance)
+        ),
+        payer::WalletView::Unreachable { url, error } => {
+            println!("wallet {url}: unreachable ({error}): planned as if it held enough")
         }
-    };
+    }
+    let available = view.available();
     println!(
         "policy: threshold {} TOS (miners.payout_threshold overrides), ≤ {} recipients per transaction, fee paid by {}, {}",
         Tos(policy.default_threshold()),

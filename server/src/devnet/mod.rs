@@ -36,6 +36,8 @@ pub struct DevnetArgs {
     pub stratum: SocketAddr,
     /// The web API and dashboard (None: not served).
     pub http: Option<SocketAddr>,
+    /// The admin API's address (skipped with a warning when it is taken).
+    pub admin: SocketAddr,
     pub node_rpc: SocketAddr,
     /// The simulated wallet's JSON-RPC address.
     pub wallet_rpc: SocketAddr,
@@ -69,6 +71,8 @@ pub fn devnet_config(stratum: SocketAddr, node_rpc: SocketAddr, verifier: &str) 
         payouts: PayoutsSection::default(),
         wallet: WalletSection::default(),
         http: None,
+        admin: None,
+        webhooks: Vec::new(),
     }
 }
 
@@ -111,6 +115,40 @@ async fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<std::sync::Ar
     .await
 }
 
+/// The admin section for `listen`, or none (with a warning) when the address is taken: a second
+/// devnet on one machine still runs.
+fn admin_section(listen: SocketAddr) -> Option<crate::config::AdminSection> {
+    match std::net::TcpListener::bind(listen) {
+        Ok(probe) => {
+            drop(probe);
+            Some(crate::config::AdminSection { listen })
+        }
+        Err(e) => {
+            tracing::warn!(%listen, error = %e, "the admin API is not served: its address is taken (pick another with --admin)");
+            None
+        }
+    }
+}
+
+/// A fresh admin key, written to `<data_dir>/admin.key` (mode 0600); returns the path. The key
+/// is never printed.
+async fn write_admin_key(ledger: &Ledger, data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let key = crate::admin::keys::create(ledger.db(), "devnet", crate::clock::now_ms() as i64).await?;
+    let path = data_dir.join("admin.key");
+    let _ = std::fs::remove_file(&path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(f, "{}", key.key)?;
+    Ok(path)
+}
+
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let node = node::DevnetNode::new();
     let listener = node::DevnetNode::bind(args.node_rpc).await.map_err(|e| {
@@ -136,8 +174,13 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 
     let mut cfg = devnet_config(args.stratum, node_addr, &args.verifier);
     (cfg.payouts, cfg.wallet) = devnet_payouts(wallet_addr);
+    cfg.admin = admin_section(args.admin);
     let cfg = cfg.check()?;
     let ledger = open_ledger(&args.data_dir).await?;
+    let key_file = match cfg.raw.admin {
+        Some(_) => Some(write_admin_key(&ledger, &args.data_dir).await?),
+        None => None,
+    };
     let pool = Pool::start(&cfg, ledger.clone()).await?;
     let dashboard = match args.http {
         Some(listen) => {
@@ -155,6 +198,13 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
         None => String::new(),
     };
+    if let (Some(addr), Some(file)) = (pool.admin_addr, &key_file) {
+        println!(
+            "devnet: admin API http://{addr}/admin/v1/status · metrics http://{addr}/metrics · admin key in {} (Authorization: Bearer $(cat {}))",
+            file.display(),
+            file.display()
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let mut miners = Vec::new();
     for i in 0..args.demo_miners {

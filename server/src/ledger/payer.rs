@@ -68,6 +68,7 @@ use super::db::Db;
 use super::leader::LeaderTask;
 use super::payout_store::{self, BatchRow, BatchStatus};
 use crate::config::Payouts;
+use crate::events::{EventBus, PoolEvent};
 use crate::failpoint;
 use crate::log_limit::clip;
 use crate::node::Upstreams;
@@ -119,6 +120,9 @@ impl PassReport {
     }
 }
 
+/// A batch row to the event of its move.
+type ToEvent = fn(BatchRow) -> PoolEvent;
+
 /// The payer.
 pub struct Payer {
     db: Db,
@@ -129,6 +133,8 @@ pub struct Payer {
     pool_address: Address,
     settings: Payouts,
     wallet_address_checked: AtomicBool,
+    /// `payment_sent` / `payment_confirmed` / `payment_failed` go here after each run.
+    events: Option<EventBus>,
 }
 
 /// The plan of the next round from the stored balances (step a, and the dry run).
@@ -140,6 +146,46 @@ pub async fn plan_round(
 ) -> anyhow::Result<PayoutPlan<i64>> {
     let balances = payout_store::payable_balances(db).await.context("reading the balances")?;
     Ok(plan_payouts(&balances, network, wallet_available, policy))
+}
+
+/// The wallet as a dry run sees it (it is only asked `is_online` and `get_balance`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WalletView {
+    /// No `wallet.url`: planned as if it held enough.
+    NotConfigured,
+    Answered {
+        url: String,
+        online: bool,
+        balance: u64,
+    },
+    /// Planned as if it held enough.
+    Unreachable {
+        url: String,
+        error: String,
+    },
+}
+
+impl WalletView {
+    /// What the plan may spend.
+    pub fn available(&self) -> u64 {
+        match self {
+            WalletView::Answered { balance, .. } => *balance,
+            _ => u64::MAX,
+        }
+    }
+}
+
+/// Asks the configured wallet what it holds (for `payouts --dry-run` and the admin API).
+pub async fn wallet_view(cfg: &crate::config::Checked) -> anyhow::Result<WalletView> {
+    if cfg.raw.wallet.url.is_none() {
+        return Ok(WalletView::NotConfigured);
+    }
+    let wallet = wallet_client(cfg)?;
+    let url = wallet.url.to_string();
+    Ok(match (wallet.is_online().await, wallet.get_balance().await) {
+        (Ok(online), Ok(balance)) => WalletView::Answered { url, online, balance },
+        (Err(e), _) | (_, Err(e)) => WalletView::Unreachable { url, error: e.to_string() },
+    })
 }
 
 /// The wallet client the configuration describes (credentials read now).
@@ -172,6 +218,42 @@ impl Payer {
             pool_address,
             settings,
             wallet_address_checked: AtomicBool::new(false),
+            events: None,
+        }
+    }
+
+    /// Publishes what each run did on `bus`.
+    pub fn with_events(mut self, bus: EventBus) -> Self {
+        self.events = Some(bus);
+        self
+    }
+
+    /// One event per batch the run moved (read back from the database: the report holds ids).
+    async fn publish(&self, report: &PassReport) {
+        let Some(bus) = &self.events else { return };
+        let sent = |b: BatchRow| PoolEvent::PaymentSent {
+            tx_hash: b.tx_hash.unwrap_or_default(),
+            recipients: b.recipients,
+            total: b.total.to_string(),
+        };
+        let confirmed = |b: BatchRow| PoolEvent::PaymentConfirmed { tx_hash: b.tx_hash.unwrap_or_default() };
+        let failed = |b: BatchRow| PoolEvent::PaymentFailed {
+            reason: b.error.unwrap_or_default(),
+            recipients: b.recipients,
+            total: b.total.to_string(),
+        };
+        let moved: [(&Vec<i64>, ToEvent); 3] =
+            [(&report.submitted, sent), (&report.confirmed, confirmed), (&report.failed, failed)];
+        for (ids, event) in moved {
+            for &id in ids {
+                match payout_store::batch(&self.db, id).await {
+                    Ok(Some(b)) => bus.publish(event(b)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(batch = id, error = %e, "cannot read a payout batch back for its event")
+                    }
+                }
+            }
         }
     }
 
@@ -199,6 +281,7 @@ impl Payer {
             self.round(round, &mut report).await?;
         }
         report.in_flight = payout_store::open_batches(&self.db).await?.iter().map(|b| b.id).collect();
+        self.publish(&report).await;
         Ok(report)
     }
 
@@ -512,11 +595,12 @@ pub fn task(
     ledger: &Arc<Ledger>,
     upstreams: &Upstreams,
     cfg: &crate::config::Checked,
+    bus: &EventBus,
 ) -> anyhow::Result<Option<Arc<dyn LeaderTask>>> {
     if !cfg.payouts.enabled {
         return Ok(None);
     }
-    let payer = Payer::from_config(ledger, upstreams.clone(), cfg)?;
+    let payer = Payer::from_config(ledger, upstreams.clone(), cfg)?.with_events(bus.clone());
     tracing::info!(wallet = %payer.wallet.url, threshold = %Tos(cfg.payouts.policy.default_threshold()),
         max_recipients = cfg.payouts.policy.max_recipients(), tx_fee = %cfg.payouts.policy.tx_fee(),
         interval_s = cfg.payouts.interval.as_secs(), "payouts enabled (run by the leader)");

@@ -32,6 +32,7 @@ use super::blocks::{self, BlockRow, status};
 use super::leader::LeaderTask;
 use super::split::{self, Computed, Terms};
 use crate::config::Rewards;
+use crate::events::{EventBus, PoolEvent};
 use crate::node::NodeError;
 use crate::node::Upstreams;
 use crate::node::types::BlockInfo;
@@ -162,6 +163,8 @@ pub struct Unlocker {
     rewards: Rewards,
     rules: UnlockRules,
     interrupt: AtomicBool,
+    /// `block_matured` / `block_orphaned` go here once committed.
+    events: Option<EventBus>,
 }
 
 /// What one run did.
@@ -177,7 +180,19 @@ pub struct UnlockRun {
 
 impl Unlocker {
     pub fn new(ledger: Arc<Ledger>, upstreams: Upstreams, rewards: Rewards, rules: UnlockRules) -> Self {
-        Unlocker { ledger, upstreams, rewards, rules, interrupt: AtomicBool::new(false) }
+        Unlocker { ledger, upstreams, rewards, rules, interrupt: AtomicBool::new(false), events: None }
+    }
+
+    /// Publishes every committed maturity and orphaning on `bus`.
+    pub fn with_events(mut self, bus: EventBus) -> Self {
+        self.events = Some(bus);
+        self
+    }
+
+    fn publish(&self, event: PoolEvent) {
+        if let Some(bus) = &self.events {
+            bus.publish(event);
+        }
     }
 
     /// For crash tests: the next move is abandoned just before its commit (its transaction rolled
@@ -344,6 +359,11 @@ impl Unlocker {
             reward = o.reward, miners = c.split.credits.len(), pool_fee = c.split.pool_fee, pps_fund = c.split.pps_fund,
             effort_bp = c.effort_bp, "block mature: credited to balances"
         );
+        self.publish(PoolEvent::BlockMatured {
+            hash: block.hash_hex(),
+            height: block.height,
+            reward: o.reward.to_string(),
+        });
         Ok(true)
     }
 
@@ -380,6 +400,7 @@ impl Unlocker {
             block = %block.hash_hex(), height = block.height, was = %block.status, reversed = changes.len(),
             reason = why, "block orphaned: it earns nothing"
         );
+        self.publish(PoolEvent::BlockOrphaned { hash: block.hash_hex(), height: block.height });
         Ok(true)
     }
 }

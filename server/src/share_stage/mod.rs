@@ -105,6 +105,11 @@ impl ShareStageHandle {
         self.tx.send(Pending { share, answer }).await.map_err(|_| StageClosed)?;
         Ok(rx)
     }
+
+    /// Shares queued and not yet taken into a batch (for metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
 }
 
 /// What the stage's tasks share.

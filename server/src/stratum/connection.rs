@@ -309,6 +309,16 @@ impl Session {
                 return self.junk("bad logins");
             }
         };
+        if self.ctx.is_address_banned(&address.to_string()) {
+            self.ctx.events.note("authorize_banned_address", || format!("{}: {address}", self.peer.ip()));
+            return self
+                .send(&stratum::error_reply_with(
+                    id,
+                    StratumError::Unauthorized,
+                    "This address is banned by the pool operator",
+                ))
+                .await;
+        }
         if !valid_worker(worker) {
             self.ctx.events.note("authorize_bad_worker", || format!("{}: {}", self.peer.ip(), clip(worker)));
             self.reply(id, Err(StratumError::InvalidWorker)).await?;

@@ -17,7 +17,7 @@ use pool_core::address::Network;
 use pool_core::policy::{BanConfig, BanList};
 use pool_core::proxy;
 use pool_core::vardiff::VardiffConfig;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -98,6 +98,8 @@ pub struct Context {
     next_connection: AtomicU64,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     pub bans: Mutex<BanList>,
+    /// Miner addresses the operator banned (refused at authorize), with when.
+    banned_addresses: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Context {
@@ -121,7 +123,30 @@ impl Context {
             lifecycle,
             next_connection: AtomicU64::new(1),
             per_ip: Mutex::new(HashMap::new()),
+            banned_addresses: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    fn address_bans(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        self.banned_addresses.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses `mining.authorize` for `address` from now on (the admin's ban).
+    pub fn ban_address(&self, address: &str, now_ms: u64) {
+        self.address_bans().entry(address.to_owned()).or_insert(now_ms);
+    }
+
+    pub fn unban_address(&self, address: &str) -> bool {
+        self.address_bans().remove(address).is_some()
+    }
+
+    pub fn is_address_banned(&self, address: &str) -> bool {
+        self.address_bans().contains_key(address)
+    }
+
+    /// The banned addresses and since when.
+    pub fn banned_addresses(&self) -> Vec<(String, u64)> {
+        self.address_bans().iter().map(|(a, t)| (a.clone(), *t)).collect()
     }
 
     pub fn bans(&self) -> std::sync::MutexGuard<'_, BanList> {
