@@ -24,12 +24,18 @@ const SECRET: &str = "s3cret-webhook-token";
 fn admin_config(node: &Node) -> tos_pool::config::Config {
     let mut cfg = config(&[node.url()], "1");
     cfg.admin = Some(AdminSection { listen: "127.0.0.1:0".parse().unwrap() });
-    cfg.webhooks = vec![WebhookSection {
-        url: format!("http://127.0.0.1:9/hook?token={SECRET}"),
+    // Tokens where services put them: the query, the path (chat webhooks), the user part.
+    let hook = |url: String| WebhookSection {
+        url,
         events: vec!["node_down".into()],
         timeout_ms: 1_000,
         max_attempts: 1,
-    }];
+    };
+    cfg.webhooks = vec![
+        hook(format!("http://127.0.0.1:9/hook?token={SECRET}")),
+        hook(format!("http://127.0.0.1:9/api/webhooks/1/{SECRET}")),
+        hook(format!("http://{SECRET}@127.0.0.1:9/")),
+    ];
     cfg
 }
 

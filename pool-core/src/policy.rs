@@ -231,7 +231,10 @@ impl BanList {
                 self.bans.remove(&first);
             }
         }
-        self.bans.insert(src, now_ms + self.config.ban_ms);
+        // Never shortens a ban already running (an operator's day-long ban outlives junk lines).
+        let until = now_ms + self.config.ban_ms;
+        let until = self.bans.get(&src).map_or(until, |&u| u.max(until));
+        self.bans.insert(src, until);
     }
 
     /// Bans `ip`'s source until `until_ms` (the admin's ban, with its own duration; an existing
@@ -419,5 +422,17 @@ mod tests {
         assert!(b.is_banned("2001:db8::2".parse().unwrap(), 4_999));
         assert!(b.live_bans(5_000).is_empty());
         assert!(b.unban(ip) && !b.is_banned(ip, 0));
+    }
+
+    #[test]
+    fn an_automatic_ban_never_shortens_an_operator_ban() {
+        let mut b = BanList::new(cfg(10, 1000));
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        b.ban_until(ip, 1_000_000);
+        b.ban(ip, 10); // junk from a connection still open: the short automatic ban
+        assert_eq!(b.live_bans(0), vec![(ip, 1_000_000)]);
+        b.unban(ip);
+        b.ban(ip, 10);
+        assert_eq!(b.live_bans(0), vec![(ip, 1_010)], "alone, it lasts its own ban_ms");
     }
 }

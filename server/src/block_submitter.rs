@@ -108,12 +108,6 @@ async fn run(s: Arc<Submitter>, mut rx: mpsc::UnboundedReceiver<BlockCandidate>,
 
 impl Submitter {
     async fn submit(self: Arc<Self>, b: BlockCandidate, stop: CancellationToken) {
-        self.bus.publish(PoolEvent::BlockFound {
-            hash: hex::encode(b.block_id),
-            height: b.height,
-            finder: b.finder.address.to_string(),
-            worker: b.finder.worker.clone(),
-        });
         let work_hex = b.miner_work.to_hex();
         let started = tokio::time::Instant::now();
         let mut backoff = self.policy.first_backoff;
@@ -153,9 +147,10 @@ impl Submitter {
         };
         self.stats.blocks_failed.fetch_add(1, Ordering::Relaxed);
         log_unsubmitted(&b, &errors);
-        self.bus.publish(PoolEvent::BlockRefused { hash: hex::encode(b.block_id), height: b.height });
         self.refresh.notify_one();
         self.sink.block_outcome(&BlockOutcome::Failed { block_id: b.block_id, errors }).await;
+        // After the outcome is recorded, so a listener asking the ledger sees it refused.
+        self.bus.publish(PoolEvent::BlockRefused { hash: hex::encode(b.block_id), height: b.height });
     }
 }
 

@@ -244,6 +244,7 @@ impl Pool {
             sink.clone(),
             blocks,
             stats.clone(),
+            bus.clone(),
             StageConfig {
                 max_batch: v.max_batch,
                 max_wait: Duration::from_millis(v.max_wait_ms),

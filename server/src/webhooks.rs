@@ -89,8 +89,13 @@ pub fn tasks(
 }
 
 /// A URL for the log: its query string (often a token) left out.
-fn redacted(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
+/// A webhook URL as logs and the admin API show it: scheme and host only. Chat services put their
+/// token in the path (`/api/webhooks/ID/TOKEN`), others in the query or the user part.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "[redacted]".into() };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}/[redacted]")
 }
 
 async fn forward(
@@ -174,6 +179,8 @@ mod tests {
 
     #[test]
     fn a_token_in_the_query_is_kept_out_of_the_log() {
-        assert_eq!(redacted("https://h.example/x?token=abc"), "https://h.example/x");
+        assert_eq!(redacted("https://h.example/x?token=abc"), "https://h.example/[redacted]");
+        assert_eq!(redacted("https://discord.example/api/webhooks/1/SECRET"), "https://discord.example/[redacted]");
+        assert_eq!(redacted("http://user:pw@h.example:8080"), "http://h.example:8080/[redacted]");
     }
 }

@@ -52,6 +52,11 @@ pub fn redact(v: &mut Value) {
 pub async fn view(State(state): State<AdminState>) -> Json<Value> {
     let mut v = serde_json::to_value(&state.config.raw).unwrap_or(Value::Null);
     redact(&mut v);
+    if let Some(hooks) = v.get_mut("webhooks").and_then(Value::as_array_mut) {
+        for (hook, raw) in hooks.iter_mut().zip(&state.config.raw.webhooks) {
+            hook["url"] = Value::String(crate::webhooks::redacted(&raw.url));
+        }
+    }
     if let Value::Object(m) = &mut v {
         m.insert("effective_verifier".into(), Value::String(state.engine.mode().to_string()));
     }

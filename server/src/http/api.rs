@@ -249,7 +249,14 @@ async fn blocks_list(State(state): State<Arc<HttpState>>, uri: Uri) -> ApiResult
         .map(|b| {
             let r = b.row;
             let confirmations = match height {
-                Some(h) if r.status != blocks::status::ORPHANED && h >= r.height => h - r.height + 1,
+                // Only a block on the chain has confirmations: not a candidate (it may have been
+                // refused), not an orphan.
+                Some(h)
+                    if (r.status == blocks::status::IMMATURE || r.status == blocks::status::MATURE)
+                        && h >= r.height =>
+                {
+                    h - r.height + 1
+                }
                 _ => 0,
             };
             BlockBody {

@@ -28,10 +28,16 @@ pub struct RateLimiter {
 struct Table {
     buckets: HashMap<IpAddr, Entry>,
     overflow: TokenBucket,
+    /// When the full table was last swept: at most once a [`SWEEP_EVERY_MS`], so a flood of new
+    /// sources costs one scan per interval, not one per request.
+    swept_ms: u64,
 }
 
-/// The key an address is limited under.
-fn key(ip: IpAddr) -> IpAddr {
+/// The full table is swept for idle buckets at most this often.
+const SWEEP_EVERY_MS: u64 = 5_000;
+
+/// The key an address is limited under (an IPv6 /64 is one client).
+pub fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -52,6 +58,7 @@ impl RateLimiter {
             table: Mutex::new(Table {
                 buckets: HashMap::new(),
                 overflow: TokenBucket::per_minute(per_minute, per_minute, now),
+                swept_ms: 0,
             }),
         }
     }
@@ -62,7 +69,11 @@ impl RateLimiter {
         let retry = (60 / self.per_minute.max(1)).max(1);
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let k = key(ip);
-        if !t.buckets.contains_key(&k) && t.buckets.len() >= MAX_TRACKED {
+        if !t.buckets.contains_key(&k)
+            && t.buckets.len() >= MAX_TRACKED
+            && now_ms.saturating_sub(t.swept_ms) >= SWEEP_EVERY_MS
+        {
+            t.swept_ms = now_ms;
             t.buckets.retain(|_, e| now_ms.saturating_sub(e.last_ms) < refill_ms);
         }
         let allowed = if t.buckets.len() < MAX_TRACKED || t.buckets.contains_key(&k) {

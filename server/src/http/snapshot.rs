@@ -93,7 +93,7 @@ async fn network(view: &PoolView) -> NetworkView {
     let mut n = NetworkView {
         network: view.network.clone(),
         nodes: status.len() as u32,
-        nodes_healthy: status.iter().filter(|s| s.healthy).count() as u32,
+        nodes_healthy: status.iter().filter(|s| s.healthy && s.refused.is_none()).count() as u32,
         ..NetworkView::default()
     };
     let job = view.jobs.latest.borrow().clone();
@@ -103,7 +103,7 @@ async fn network(view: &PoolView) -> NetworkView {
     }
     // Topoheight and block time from the first healthy node that answers quickly.
     for (node, s) in view.upstreams.nodes().iter().zip(&status) {
-        if !s.healthy {
+        if !s.healthy || s.refused.is_some() {
             continue;
         }
         if let Ok(Ok(info)) = tokio::time::timeout(Duration::from_secs(2), node.client.get_info()).await {

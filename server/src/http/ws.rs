@@ -10,14 +10,15 @@
 use super::HttpState;
 use super::error::ApiError;
 use crate::events::PoolEvent;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
@@ -29,6 +30,8 @@ pub const DEFAULT_QUEUE: usize = 256;
 pub const MAX_TOPICS: usize = 16;
 /// Largest client message (subscriptions are short).
 const MAX_CLIENT_MESSAGE: usize = 4096;
+/// Connections one client (IPv4 address, IPv6 /64) may hold: one client cannot take every slot.
+pub const MAX_PER_CLIENT: usize = 16;
 /// A write the client does not take within this long closes the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,6 +39,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct WsHub {
     permits: Arc<Semaphore>,
     max: usize,
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
     queue: usize,
     stop: CancellationToken,
     /// Connections closed for not reading fast enough.
@@ -48,6 +52,7 @@ impl WsHub {
         WsHub {
             permits: Arc::new(Semaphore::new(max)),
             max,
+            per_client: Arc::default(),
             queue: queue.max(1),
             stop,
             dropped_slow: AtomicU64::new(0),
@@ -71,10 +76,9 @@ pub fn topics_of(e: &PoolEvent) -> Vec<String> {
         PoolEvent::PaymentSent { .. }
         | PoolEvent::PaymentConfirmed { .. }
         | PoolEvent::PaymentFailed { .. } => "payments",
-        PoolEvent::GpuOutOfService { .. }
-        | PoolEvent::VerifierSwitched { .. }
-        | PoolEvent::NodeDown { .. }
-        | PoolEvent::NodeUp { .. } => "pool",
+        PoolEvent::GpuOutOfService { .. } | PoolEvent::VerifierSwitched { .. } => "pool",
+        // Node URLs are the operator's internal addresses: webhooks and the admin API only.
+        PoolEvent::NodeDown { .. } | PoolEvent::NodeUp { .. } => return Vec::new(),
     };
     let mut t = vec![base.to_owned()];
     if let Some(m) = e.miner() {
@@ -92,11 +96,12 @@ struct ClientMessage {
     unsubscribe: Vec<String>,
 }
 
-fn check_topic(t: &str, network: pool_core::Network) -> Result<(), String> {
+/// The topic as events are matched against it (a miner's address in its canonical spelling).
+fn check_topic(t: &str, network: pool_core::Network) -> Result<String, String> {
     match t {
-        "blocks" | "payments" | "stats" | "pool" => Ok(()),
+        "blocks" | "payments" | "stats" | "pool" => Ok(t.to_owned()),
         _ => match t.strip_prefix("miner:") {
-            Some(a) if pool_core::Address::parse_normal(a, network).is_ok() => Ok(()),
+            Some(a) if let Ok(addr) = pool_core::Address::parse_normal(a, network) => Ok(format!("miner:{addr}")),
             Some(_) => Err("miner:<address>: not an address of this pool's network".into()),
             None => Err("unknown topic: use blocks, payments, stats, pool or miner:<address>".into()),
         },
@@ -114,16 +119,19 @@ fn handle(text: &str, topics: &mut BTreeSet<String>, network: pool_core::Network
             );
         }
     };
+    let mut subscribe = Vec::with_capacity(msg.subscribe.len());
     for t in &msg.subscribe {
-        if let Err(e) = check_topic(t, network) {
-            return (json!({"error": e, "topic": t.chars().take(128).collect::<String>()}), false);
+        match check_topic(t, network) {
+            Ok(canonical) => subscribe.push(canonical),
+            Err(e) => return (json!({"error": e, "topic": t.chars().take(128).collect::<String>()}), false),
         }
     }
     let before = topics.contains("stats");
     for t in msg.unsubscribe {
+        let t = check_topic(&t, network).unwrap_or(t);
         topics.remove(&t);
     }
-    for t in msg.subscribe {
+    for t in subscribe {
         if topics.len() >= MAX_TOPICS && !topics.contains(&t) {
             return (json!({"error": format!("at most {MAX_TOPICS} topics per connection")}), false);
         }
@@ -133,22 +141,70 @@ fn handle(text: &str, topics: &mut BTreeSet<String>, network: pool_core::Network
     (json!({"subscribed": topics}), stats_new)
 }
 
+/// One client's share of the connections, given back when the connection ends.
+struct ClientSlot {
+    table: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    key: IpAddr,
+}
+
+impl ClientSlot {
+    fn take(table: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<ClientSlot> {
+        let key = super::rate_limit::key(ip);
+        let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
+        let n = t.entry(key).or_default();
+        if *n >= MAX_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { table: table.clone(), key })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = t.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// `GET /api/v1/ws`.
-pub async fn upgrade(State(state): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<Arc<HttpState>>,
+    extensions: axum::http::Extensions,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let slot = match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => match ClientSlot::take(&state.ws.per_client, addr.ip()) {
+            Some(slot) => Some(slot),
+            None => {
+                return ApiError::RateLimited { retry_after_secs: 60 }.into_response();
+            }
+        },
+        None => None,
+    };
     let Ok(permit) = state.ws.permits.clone().try_acquire_owned() else {
         return ApiError::Unavailable("too many WebSocket connections; try again later".into())
             .into_response();
     };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state, permit))
+        .on_upgrade(move |socket| serve(socket, state, (permit, slot)))
 }
 
 fn stats_message(state: &HttpState) -> Value {
     json!({"topic": "stats", "data": super::api::pool_stats_body(state)})
 }
 
-async fn serve(socket: WebSocket, state: Arc<HttpState>, _permit: OwnedSemaphorePermit) {
+async fn serve(
+    socket: WebSocket,
+    state: Arc<HttpState>,
+    _held: (OwnedSemaphorePermit, Option<ClientSlot>),
+) {
     state.ws.accepted.fetch_add(1, Ordering::Relaxed);
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Message>(state.ws.queue);
@@ -222,6 +278,19 @@ async fn serve(socket: WebSocket, state: Arc<HttpState>, _permit: OwnedSemaphore
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_client_holds_at_most_its_share_and_gets_it_back() {
+        let table = Arc::default();
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let slots: Vec<_> = (0..MAX_PER_CLIENT).map(|_| ClientSlot::take(&table, a).unwrap()).collect();
+        assert!(ClientSlot::take(&table, "2001:db8::2".parse().unwrap()).is_none(), "the same /64");
+        assert!(ClientSlot::take(&table, "192.0.2.1".parse().unwrap()).is_some(), "another client");
+        drop(slots);
+        let again = ClientSlot::take(&table, a);
+        assert!(again.is_some());
+        assert_eq!(table.lock().unwrap().len(), 1, "freed entries are removed");
+    }
     use pool_core::Network;
 
     #[test]

@@ -109,6 +109,8 @@ pub struct PassReport {
     pub deferred: usize,
     /// Why no new round started, when one could have.
     pub waited: Option<String>,
+    /// Of `submitted`, the batches sent again (their `payment_sent` event went out the first time).
+    pub resubmitted: Vec<i64>,
 }
 
 impl PassReport {
@@ -242,8 +244,10 @@ impl Payer {
             recipients: b.recipients,
             total: b.total.to_string(),
         };
+        let first_sent: Vec<i64> =
+            report.submitted.iter().copied().filter(|id| !report.resubmitted.contains(id)).collect();
         let moved: [(&Vec<i64>, ToEvent); 3] =
-            [(&report.submitted, sent), (&report.confirmed, confirmed), (&report.failed, failed)];
+            [(&first_sent, sent), (&report.confirmed, confirmed), (&report.failed, failed)];
         for (ids, event) in moved {
             for &id in ids {
                 match payout_store::batch(&self.db, id).await {
@@ -270,19 +274,25 @@ impl Payer {
     /// One run: reconcile every open batch, then maybe a new round.
     pub async fn pass(&self, round: Round) -> anyhow::Result<PassReport> {
         let mut report = PassReport::default();
+        let done = self.pass_steps(round, &mut report).await;
+        // Every transition committed before a failure is announced too.
+        self.publish(&report).await;
+        done.map(|()| report)
+    }
+
+    async fn pass_steps(&self, round: Round, report: &mut PassReport) -> anyhow::Result<()> {
         let open = payout_store::open_batches(&self.db).await.context("reading the open payout batches")?;
         for batch in open {
-            self.reconcile(batch, &mut report).await?;
+            self.reconcile(batch, report).await?;
         }
         let open = payout_store::open_batches(&self.db).await.context("reading the open payout batches")?;
         if let Some(b) = open.iter().find(|b| b.executed_block.is_none()) {
             report.waited = Some(format!("batch {} is {} and not executed yet", b.id, b.status));
         } else if round != Round::Never {
-            self.round(round, &mut report).await?;
+            self.round(round, report).await?;
         }
         report.in_flight = payout_store::open_batches(&self.db).await?.iter().map(|b| b.id).collect();
-        self.publish(&report).await;
-        Ok(report)
+        Ok(())
     }
 
     /// Brings one open batch as far as the chain allows.
@@ -379,6 +389,7 @@ impl Payer {
             s if s.is_taken() => {
                 if payout_store::record_submitted(&self.db, batch.id).await? {
                     report.submitted.push(batch.id);
+                    report.resubmitted.push(batch.id);
                     tracing::info!(
                         batch = batch.id,
                         tx = hash,

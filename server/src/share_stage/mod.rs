@@ -27,6 +27,7 @@ pub use sink::{
 use crate::block_submitter::BlockSubmitterHandle;
 use crate::clock::now_ms;
 use crate::job_dispatcher::JobFeed;
+use crate::events::{EventBus, PoolEvent};
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::stats::PoolStats;
 use pool_core::issue::Issue;
@@ -129,13 +130,14 @@ pub fn spawn(
     sink: Arc<dyn ShareSink>,
     blocks: BlockSubmitterHandle,
     stats: Arc<PoolStats>,
+    bus: EventBus,
     config: StageConfig,
 ) -> ShareStageHandle {
     let (tx, rx) = mpsc::channel(config.queue.max(1));
     let (to_sink, judged) = mpsc::channel(8);
     let stage = Arc::new(Stage { engine, jobs, blocks, stats: stats.clone(), config });
     lifecycle.spawn(Phase::Shares, verify_loop(stage, rx, to_sink, lifecycle.token(Phase::Shares)));
-    lifecycle.spawn(Phase::Shares, record_loop(judged, sink, stats));
+    lifecycle.spawn(Phase::Shares, record_loop(judged, sink, stats, bus));
     ShareStageHandle { tx }
 }
 
@@ -329,7 +331,12 @@ fn check(issue: &Issue, nonce: [u8; 8]) -> ShareCheck {
     }
 }
 
-async fn record_loop(mut rx: mpsc::Receiver<Judged>, sink: Arc<dyn ShareSink>, stats: Arc<PoolStats>) {
+async fn record_loop(
+    mut rx: mpsc::Receiver<Judged>,
+    sink: Arc<dyn ShareSink>,
+    stats: Arc<PoolStats>,
+    bus: EventBus,
+) {
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         // Behind? Take every batch that is waiting in one go (a group commit).
@@ -350,6 +357,15 @@ async fn record_loop(mut rx: mpsc::Receiver<Judged>, sink: Arc<dyn ShareSink>, s
         if recorded.is_ok() {
             // The batch is durable and its miners have not heard yet: a crash here loses nothing.
             crate::failpoint::hit("shares:after_record");
+            // Announced only once recorded: a listener that then asks the ledger finds the block.
+            for b in &batch.blocks {
+                bus.publish(PoolEvent::BlockFound {
+                    hash: hex::encode(b.block_id),
+                    height: b.height,
+                    finder: b.finder.address.to_string(),
+                    worker: b.finder.worker.clone(),
+                });
+            }
         }
         if let Err(e) = &recorded {
             tracing::error!(error = %e, shares = batch.shares.len(), "accepted shares could not be recorded: answered 'not recorded' (20), not credited");
