@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn a_token_in_the_query_is_kept_out_of_the_log() {
         assert_eq!(redacted("https://h.example/x?token=abc"), "https://h.example/[redacted]");
-        assert_eq!(redacted("https://discord.example/api/webhooks/1/SECRET"), "https://discord.example/[redacted]");
+        assert_eq!(
+            redacted("https://discord.example/api/webhooks/1/SECRET"),
+            "https://discord.example/[redacted]"
+        );
         assert_eq!(redacted("http://user:pw@h.example:8080"), "http://h.example:8080/[redacted]");
     }
 }

@@ -10,16 +10,16 @@
 use super::HttpState;
 use super::error::ApiError;
 use crate::events::PoolEvent;
-use axum::extract::{ConnectInfo, State};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -101,7 +101,9 @@ fn check_topic(t: &str, network: pool_core::Network) -> Result<String, String> {
     match t {
         "blocks" | "payments" | "stats" | "pool" => Ok(t.to_owned()),
         _ => match t.strip_prefix("miner:") {
-            Some(a) if let Ok(addr) = pool_core::Address::parse_normal(a, network) => Ok(format!("miner:{addr}")),
+            Some(a) if let Ok(addr) = pool_core::Address::parse_normal(a, network) => {
+                Ok(format!("miner:{addr}"))
+            }
             Some(_) => Err("miner:<address>: not an address of this pool's network".into()),
             None => Err("unknown topic: use blocks, payments, stats, pool or miner:<address>".into()),
         },
@@ -200,11 +202,7 @@ fn stats_message(state: &HttpState) -> Value {
     json!({"topic": "stats", "data": super::api::pool_stats_body(state)})
 }
 
-async fn serve(
-    socket: WebSocket,
-    state: Arc<HttpState>,
-    _held: (OwnedSemaphorePermit, Option<ClientSlot>),
-) {
+async fn serve(socket: WebSocket, state: Arc<HttpState>, _held: (OwnedSemaphorePermit, Option<ClientSlot>)) {
     state.ws.accepted.fetch_add(1, Ordering::Relaxed);
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Message>(state.ws.queue);

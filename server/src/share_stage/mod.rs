@@ -26,8 +26,8 @@ pub use sink::{
 
 use crate::block_submitter::BlockSubmitterHandle;
 use crate::clock::now_ms;
-use crate::job_dispatcher::JobFeed;
 use crate::events::{EventBus, PoolEvent};
+use crate::job_dispatcher::JobFeed;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::stats::PoolStats;
 use pool_core::issue::Issue;
