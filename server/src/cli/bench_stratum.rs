@@ -568,7 +568,11 @@ async fn load(args: LoadClientArgs) -> ClientReport {
             next_id += 1;
             let nonce = s.nonce.fetch_add(1, Ordering::Relaxed);
             let job = s.job.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let line = json!({"id": next_id, "method": "mining.submit", "params": ["bench", job, "00000000", format!("{nonce:016x}")]}).to_string() + "\n";
+            // Written by hand: the generator must stay cheaper than the pool it loads (the job id
+            // is the pool's own hex).
+            let line = format!(
+                "{{\"id\":{next_id},\"method\":\"mining.submit\",\"params\":[\"bench\",\"{job}\",\"00000000\",\"{nonce:016x}\"]}}\n"
+            );
             s.sent_at.lock().unwrap_or_else(|e| e.into_inner()).insert(next_id, Instant::now());
             let _ = s.tx.send(line);
             report.submitted += 1;
