@@ -241,10 +241,7 @@ impl Pool {
             &lifecycle,
             engine.clone(),
             jobs.clone(),
-            sink.clone(),
-            blocks,
-            stats.clone(),
-            bus.clone(),
+            share_stage::StageOutputs { sink: sink.clone(), blocks, stats: stats.clone(), bus: bus.clone() },
             StageConfig {
                 max_batch: v.max_batch,
                 max_wait: Duration::from_millis(v.max_wait_ms),

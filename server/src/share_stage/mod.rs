@@ -122,17 +122,24 @@ struct Stage {
     config: StageConfig,
 }
 
+/// Where the stage's results go: accepted shares to the sink, blocks to the submitter, counts to
+/// the stats, "block found" (once recorded) to the bus.
+pub struct StageOutputs {
+    pub sink: Arc<dyn ShareSink>,
+    pub blocks: BlockSubmitterHandle,
+    pub stats: Arc<PoolStats>,
+    pub bus: EventBus,
+}
+
 /// Starts the stage's two tasks (verify + judge, record + answer) under `lifecycle`.
 pub fn spawn(
     lifecycle: &Lifecycle,
     engine: Arc<VerifyEngine>,
     jobs: JobFeed,
-    sink: Arc<dyn ShareSink>,
-    blocks: BlockSubmitterHandle,
-    stats: Arc<PoolStats>,
-    bus: EventBus,
+    outputs: StageOutputs,
     config: StageConfig,
 ) -> ShareStageHandle {
+    let StageOutputs { sink, blocks, stats, bus } = outputs;
     let (tx, rx) = mpsc::channel(config.queue.max(1));
     let (to_sink, judged) = mpsc::channel(8);
     let stage = Arc::new(Stage { engine, jobs, blocks, stats: stats.clone(), config });
