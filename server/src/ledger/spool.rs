@@ -105,9 +105,14 @@ impl Spool {
             pending: AtomicU64::new(0),
         };
         let mut records = 0u64;
+        let mut next_seq = 0u64;
         for seg in spool.segments()? {
             records += read_segment(&seg).map(|r| r.len() as u64).unwrap_or(1);
+            // New segments sort after the old ones even within the same millisecond.
+            let seq = seg.file_stem().and_then(|n| n.to_str()?.rsplit('-').next()?.parse::<u64>().ok());
+            next_seq = next_seq.max(seq.map_or(0, |n| n + 1));
         }
+        spool.seq.store(next_seq, Ordering::SeqCst);
         spool.pending.store(records, Ordering::SeqCst);
         Ok(spool)
     }
@@ -143,14 +148,21 @@ impl Spool {
     }
 
     fn new_segment(&self) -> Result<Open, SpoolError> {
-        let name = format!(
-            "spool-{:013}-{:06}.seg",
-            crate::clock::now_ms(),
-            self.seq.fetch_add(1, Ordering::SeqCst)
-        );
-        let path = self.dir.join(name);
+        let (file, path) = loop {
+            let name = format!(
+                "spool-{:013}-{:06}.seg",
+                crate::clock::now_ms(),
+                self.seq.fetch_add(1, Ordering::SeqCst)
+            );
+            let path = self.dir.join(name);
+            match OpenOptions::new().create_new(true).append(true).open(&path) {
+                Ok(file) => break (file, path),
+                // Another process's segment, or the clock stepped back: the next number.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(source) => return Err(SpoolError::Io { path, source }),
+            }
+        };
         let io = |source| SpoolError::Io { path: path.clone(), source };
-        let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io)?;
         // The new name must survive a crash too.
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)?;
         Ok(Open { file, path, bytes: 0 })
@@ -284,6 +296,23 @@ mod tests {
         }
         assert_eq!(s.pending(), 0);
         assert!(s.segments().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_reopened_spool_never_reuses_a_segment_name() {
+        // Found by CI: a reopen within the millisecond of the first segment collided with its name.
+        let d = dir("reopen");
+        let s = Spool::open(&d).unwrap();
+        s.append(&batch(0)).unwrap();
+        drop(s);
+        for n in 1..20 {
+            let s = Spool::open(&d).unwrap();
+            s.append(&batch(n)).unwrap();
+        }
+        let s = Spool::open(&d).unwrap();
+        let all: Vec<SpoolRecord> =
+            s.take_segments().unwrap().iter().flat_map(|p| read_segment(p).unwrap()).collect();
+        assert_eq!(all, (0..20).map(batch).collect::<Vec<_>>(), "every record, in order");
     }
 
     #[test]
