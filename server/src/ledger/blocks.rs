@@ -56,7 +56,8 @@ macro_rules! block_columns {
     };
 }
 
-type RawRow = (
+/// A block row as both dialects decode it (the [`block_columns`] order).
+pub(crate) type RawRow = (
     Vec<u8>,
     i64,
     i64,
@@ -73,7 +74,7 @@ type RawRow = (
     Option<i64>,
 );
 
-fn parse(r: RawRow) -> anyhow::Result<BlockRow> {
+pub(crate) fn parse(r: RawRow) -> anyhow::Result<BlockRow> {
     let id = hex::encode(&r.0);
     let scheme = r.4.parse::<Scheme>().map_err(|e| anyhow::anyhow!("block {id}: {e}"))?;
     let network_difficulty = Difficulty::from_dec_str(&r.5)

@@ -161,28 +161,8 @@ pub async fn blocks_page(db: &Db, limit: i64, offset: i64) -> anyhow::Result<(Ve
     let total: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM blocks").fetch_one(p).await)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let scheme = r.4.parse().map_err(|e| anyhow::anyhow!("block {}: {e}", hex::encode(&r.0)))?;
-        let network_difficulty = pool_core::Difficulty::from_dec_str(&r.5)
-            .map_err(|e| anyhow::anyhow!("block {}: network difficulty: {e}", hex::encode(&r.0)))?;
-        out.push(ListedBlock {
-            row: BlockRow {
-                block_id: r.0,
-                height: u64::try_from(r.1).unwrap_or(0),
-                finder_id: r.2,
-                finder_worker: r.3,
-                scheme,
-                network_difficulty,
-                found_ms: r.6,
-                submitted: r.7,
-                status: r.8,
-                topoheight: r.9,
-                block_type: r.10,
-                reward: r.11,
-                round_work: r.12,
-                effort_bp: r.13,
-            },
-            finder_address: r.14,
-        });
+        let raw = (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13);
+        out.push(ListedBlock { row: super::blocks::parse(raw)?, finder_address: r.14 });
     }
     Ok((out, total as u64))
 }
